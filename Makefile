@@ -1,0 +1,89 @@
+# vididi build: `make` builds build/libvididi.a and the programs, `make test`
+# runs the one GoogleTest binary, `make run` runs the main job.
+# CUDA is compiled when nvcc is found (CUDA=0 forces it off).
+# Sources are found by wildcard: a new .cpp/.cu in a listed folder is built.
+
+BUILD    ?= build
+CXX      ?= g++
+NVCC     ?= $(shell command -v nvcc 2>/dev/null || ( [ -x /usr/local/cuda/bin/nvcc ] && echo /usr/local/cuda/bin/nvcc ))
+CUDA_HOME ?= /usr/local/cuda
+ifeq ($(NVCC),)
+CUDA ?= 0
+else
+CUDA ?= 1
+endif
+# OpenBLAS is used for sgemm/dgemm when present (BLAS=0 forces our own kernel).
+BLAS ?= $(shell [ -f /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h -o -f /usr/include/openblas/cblas.h ] && echo 1 || echo 0)
+CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+
+OPT      ?= -O2
+CXXFLAGS := -std=c++17 $(OPT) -g -Wall -Wextra -Wno-unused-parameter -fPIC -pthread -I. -MMD -MP
+NVFLAGS  := -std=c++17 $(OPT) -I. $(CUDA_ARCH) -Xcompiler -fPIC,-pthread -MMD -MP --expt-relaxed-constexpr
+LDLIBS   := -pthread -lm
+
+LIB_DIRS := core core/cpu autograd layers layers/optim vididi data
+LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cpp))
+ifeq ($(CUDA),1)
+CU_SRCS  := $(wildcard cuda/*.cu) $(wildcard cuda/*.cpp)
+CXXFLAGS += -DVD_CUDA=1 -I$(CUDA_HOME)/include
+LDLIBS   += -L$(CUDA_HOME)/lib64 -lcudnn -lcublasLt -lcublas -lcudart_static -ldl -lrt
+else
+CU_SRCS  := cuda/stub/cuda_stub.cpp
+endif
+ifeq ($(BLAS),1)
+CXXFLAGS += -DVD_OPENBLAS=1 -I/usr/include/x86_64-linux-gnu/openblas-pthread
+LDLIBS   += -lopenblas
+endif
+
+LIB_OBJS := $(patsubst %.cpp,$(BUILD)/%.o,$(filter %.cpp,$(LIB_SRCS) $(CU_SRCS))) \
+            $(patsubst %.cu,$(BUILD)/%.cu.o,$(filter %.cu,$(CU_SRCS)))
+LIB      := $(BUILD)/libvididi.a
+TEST_SRCS := $(wildcard tests/*.cpp)
+TEST_OBJS := $(patsubst %.cpp,$(BUILD)/%.o,$(TEST_SRCS))
+EXAMPLES := $(patsubst examples/%.cpp,$(BUILD)/%,$(wildcard examples/*.cpp))
+BENCHES  := $(patsubst bench/%.cpp,$(BUILD)/bench_%,$(wildcard bench/*.cpp))
+
+.PHONY: all build-all test run deps clean
+# Each entry point installs missing packages first, then re-enters make so that
+# the detection above sees them.
+all: deps
+	@$(MAKE) --no-print-directory build-all
+build-all: $(LIB) $(EXAMPLES) $(BENCHES) $(BUILD)/tests
+
+deps:
+	@bash scripts/deps.sh
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/%.cu.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVFLAGS) -c $< -o $@
+
+$(BUILD)/tests: $(TEST_OBJS) $(LIB)
+	$(CXX) $(CXXFLAGS) -o $@ $(TEST_OBJS) $(LIB) -lgtest $(LDLIBS)
+
+$(BUILD)/%: examples/%.cpp $(LIB)
+	$(CXX) $(CXXFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(BUILD)/bench_%: bench/%.cpp $(LIB)
+	$(CXX) $(CXXFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# Tests: GTEST_FILTER narrows them (make test GTEST_FILTER='Tensor*').
+test: deps
+	@$(MAKE) --no-print-directory $(BUILD)/tests
+	$(BUILD)/tests --gtest_filter='$(or $(GTEST_FILTER),*)'
+
+run: deps
+	@$(MAKE) --no-print-directory build-all
+	$(BUILD)/train_small
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

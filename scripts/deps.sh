@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what the build needs on a Debian machine when it is missing and we
+# are root; otherwise prints the exact command and fails. Called by `make`.
+set -e
+need=()
+[ -f /usr/include/gtest/gtest.h ] || need+=(libgtest-dev)
+[ -f /usr/include/stb/stb_image.h ] || need+=(libstb-dev)
+[ -f /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h ] || [ -f /usr/include/openblas/cblas.h ] || need+=(libopenblas-dev)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "deps: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q "${need[@]}" >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q "${need[@]}" >/dev/null; }
+else
+  echo "deps: missing ${need[*]}; run: sudo apt-get install -y ${need[*]}" >&2
+  exit 1
+fi
