@@ -1,0 +1,127 @@
+// The backward pass (see node.h): collect the nodes reachable from the root,
+// run them in reverse creation order, route gradients along the edges.
+#include <algorithm>
+#include <atomic>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "autograd/node.h"
+#include "core/ops.h"
+
+namespace vd::autograd {
+
+static thread_local bool g_grad_enabled = true;
+static std::atomic<uint64_t> g_next_seq{1};
+
+bool grad_enabled() { return g_grad_enabled; }
+NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
+
+bool any_requires_grad(const std::vector<Tensor>& inputs) {
+  if (!g_grad_enabled) return false;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+void record(const char* name, const std::vector<Tensor>& inputs, Tensor& out, BackwardFn fn) {
+  if (!any_requires_grad(inputs)) return;
+  auto node = std::make_shared<Node>();
+  node->seq = g_next_seq++;
+  node->name = name;
+  node->inputs = inputs;
+  node->backward = std::move(fn);
+  out.impl().grad_fn = std::move(node);
+  out.impl().requires_grad = true;
+}
+
+// A leaf's gradient is its own storage (cloned on first arrival), then
+// grows with += so that optimizers may update it in place.
+static void accumulate_leaf(std::shared_ptr<TensorImpl>& slot, const Tensor& g) {
+  if (!slot) {
+    slot = ops::clone(g).impl_ptr();
+    return;
+  }
+  Tensor acc(slot);
+  ops::binary_(BinaryOp::Add, acc, g);
+}
+
+// Gradients flowing between nodes may alias each other (add hands the same
+// tensor to both inputs), so they are summed out of place.
+static void accumulate_edge(std::shared_ptr<TensorImpl>& slot, const Tensor& g) {
+  slot = slot ? ops::binary(BinaryOp::Add, Tensor(slot), g).impl_ptr() : g.impl_ptr();
+}
+
+void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
+  VD_CHECK(root.requires_grad(),
+           "backward: the tensor does not require grad (" << describe(root)
+                                                          << "); hint: no input of the "
+                                                             "computation had requires_grad");
+  Tensor g = grad;
+  if (!g.defined()) {
+    VD_CHECK(root.numel() == 1, "backward: implicit gradient only for one-element outputs, got "
+                                    << describe(root) << "; hint: pass a gradient tensor");
+    g = Tensor::ones(root.shape(), root.dtype(), root.device());
+  }
+  VD_CHECK(g.shape() == root.shape(),
+           "backward: gradient " << describe(g) << " for output " << describe(root));
+  if (root.is_leaf()) {
+    accumulate_leaf(root.impl().grad, g);
+    return;
+  }
+
+  // Collect reachable nodes.
+  std::vector<Node*> order;
+  std::unordered_set<Node*> seen;
+  std::vector<Node*> stack{root.grad_fn().get()};
+  seen.insert(stack.back());
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    VD_CHECK(!n->released, "backward: the graph through '"
+                               << n->name << "' was already freed; hint: pass "
+                                             "retain_graph=true to the first backward");
+    order.push_back(n);
+    for (const Tensor& in : n->inputs) {
+      Node* p = in.defined() ? in.grad_fn().get() : nullptr;
+      if (p && seen.insert(p).second) stack.push_back(p);
+    }
+  }
+  std::sort(order.begin(), order.end(), [](Node* a, Node* b) { return a->seq > b->seq; });
+
+  std::unordered_map<Node*, std::shared_ptr<TensorImpl>> grads;
+  grads[root.grad_fn().get()] = g.impl_ptr();
+  for (Node* n : order) {
+    auto it = grads.find(n);
+    if (it == grads.end()) continue;
+    Tensor gout(it->second);
+    grads.erase(it);
+    std::vector<bool> needs(n->inputs.size());
+    for (size_t i = 0; i < needs.size(); ++i)
+      needs[i] = n->inputs[i].defined() && n->inputs[i].requires_grad();
+    std::vector<Tensor> gin = n->backward(gout, needs);
+    VD_CHECK(gin.size() == n->inputs.size(), "backward of '" << n->name << "' returned "
+                                                             << gin.size() << " gradients for "
+                                                             << n->inputs.size() << " inputs");
+    for (size_t i = 0; i < gin.size(); ++i) {
+      if (!needs[i] || !gin[i].defined()) continue;
+      const Tensor& in = n->inputs[i];
+      Tensor gi = ops::sum_to(gin[i], in.shape());
+      VD_CHECK(gi.shape() == in.shape(), "backward of '" << n->name << "': gradient "
+                                                         << describe(gi) << " for input " << i
+                                                         << " of shape " << describe(in));
+      if (gi.dtype() != in.dtype()) gi = ops::to_dtype(gi, in.dtype());
+      if (in.is_leaf())
+        accumulate_leaf(in.impl().grad, gi);
+      else
+        accumulate_edge(grads[in.grad_fn().get()], gi);
+    }
+    if (!retain_graph) {
+      n->inputs.clear();
+      n->backward = nullptr;
+      n->released = true;
+    }
+  }
+}
+
+}  // namespace vd::autograd

@@ -1,0 +1,55 @@
+// The autograd tape. Every differentiable op whose inputs need gradients
+// appends a Node to its output: the inputs (edges to their own nodes or to
+// leaves), a sequence number that increases in creation order, and a backward
+// function written next to the forward in autograd/functions_*.cpp.
+// backward() walks nodes in reverse sequence order (a deterministic order),
+// sums the gradients arriving at each node, reduces broadcast gradients to the
+// input's shape, and accumulates into leaves' .grad with +=.
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace vd::autograd {
+
+// grad: gradient of the loss w.r.t. the node's output. needs[i]: whether
+// input i wants a gradient. Returns one tensor per input (undefined = none).
+using BackwardFn =
+    std::function<std::vector<Tensor>(const Tensor& grad, const std::vector<bool>& needs)>;
+
+struct Node {
+  uint64_t seq = 0;
+  const char* name = "";
+  std::vector<Tensor> inputs;
+  BackwardFn backward;
+  bool released = false;  // saved tensors freed after a backward pass
+};
+
+// Gradient recording is on unless a NoGradGuard is alive on this thread.
+bool grad_enabled();
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// True when recording is on and some input requires a gradient.
+bool any_requires_grad(const std::vector<Tensor>& inputs);
+
+// Attaches a node to `out` when any input requires a gradient (and grad mode
+// is on). The backward function must not capture `out` itself (that would be
+// a cycle): capture out.detach() when the output is needed.
+void record(const char* name, const std::vector<Tensor>& inputs, Tensor& out, BackwardFn fn);
+
+// Runs the backward pass from `root`. grad defaults to 1 for a one-element root.
+void backward(const Tensor& root, const Tensor& grad = Tensor(), bool retain_graph = false);
+
+}  // namespace vd::autograd

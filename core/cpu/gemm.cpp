@@ -1,0 +1,89 @@
+// CPU matrix product c = alpha * op(a) @ op(b) + beta * c over a batch.
+// Calls OpenBLAS when the build found it (VD_OPENBLAS), else the project's own
+// blocked kernel (gemm_blocked, also exported for tests and benchmarks).
+#include <algorithm>
+#include <vector>
+
+#include "core/backend.h"
+#include "core/cpu/gemm.h"
+
+#ifdef VD_OPENBLAS
+#include <cblas.h>
+#endif
+
+namespace vd::cpu {
+
+// c[m x n] = alpha * A @ B + beta * c, A element (i, p) at a[i*sa_i + p*sa_p],
+// B element (p, j) at b[p*sb_p + j*sb_j]. Blocked over k and n so the
+// inner loop streams contiguous rows of B and C.
+template <class T>
+void gemm_blocked(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t sa_i, int64_t sa_p,
+                  const T* b, int64_t sb_p, int64_t sb_j, T beta, T* c) {
+  for (int64_t i = 0; i < m * n; ++i) c[i] = beta == T(0) ? T(0) : beta * c[i];
+  // Pack B into row-major [k, n] so the inner loop is contiguous.
+  std::vector<T> bp;
+  const T* B = b;
+  if (sb_j != 1 || sb_p != n) {
+    bp.resize(size_t(k * n));
+    for (int64_t p = 0; p < k; ++p)
+      for (int64_t j = 0; j < n; ++j) bp[size_t(p * n + j)] = b[p * sb_p + j * sb_j];
+    B = bp.data();
+  }
+  const int64_t KB = 256, NB = 512;
+  for (int64_t p0 = 0; p0 < k; p0 += KB) {
+    const int64_t p1 = std::min(k, p0 + KB);
+    for (int64_t j0 = 0; j0 < n; j0 += NB) {
+      const int64_t j1 = std::min(n, j0 + NB);
+      for (int64_t i = 0; i < m; ++i) {
+        T* ci = c + i * n;
+        for (int64_t p = p0; p < p1; ++p) {
+          const T av = alpha * a[i * sa_i + p * sa_p];
+          const T* bpr = B + p * n;
+          for (int64_t j = j0; j < j1; ++j) ci[j] += av * bpr[j];
+        }
+      }
+    }
+  }
+}
+
+template void gemm_blocked<float>(int64_t, int64_t, int64_t, float, const float*, int64_t, int64_t,
+                                  const float*, int64_t, int64_t, float, float*);
+template void gemm_blocked<double>(int64_t, int64_t, int64_t, double, const double*, int64_t,
+                                   int64_t, const double*, int64_t, int64_t, double, double*);
+
+template <class T>
+static void gemm_typed(const Tensor& a, bool ta, const Tensor& b, bool tb, Tensor& c, T alpha,
+                       T beta) {
+  const int64_t batch = c.size(0), m = c.size(1), n = c.size(2);
+  const int64_t k = a.size(ta ? 1 : 2);
+  const int64_t lda = a.size(2), ldb = b.size(2);
+  for (int64_t s = 0; s < batch; ++s) {
+    const T* pa = static_cast<const T*>(a.data_ptr()) + s * a.size(1) * a.size(2);
+    const T* pb = static_cast<const T*>(b.data_ptr()) + s * b.size(1) * b.size(2);
+    T* pc = static_cast<T*>(c.data_ptr()) + s * m * n;
+#ifdef VD_OPENBLAS
+    const auto TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
+    if constexpr (std::is_same<T, float>::value)
+      cblas_sgemm(CblasRowMajor, TA, TB, int(m), int(n), int(k), alpha, pa, int(lda), pb, int(ldb),
+                  beta, pc, int(n));
+    else
+      cblas_dgemm(CblasRowMajor, TA, TB, int(m), int(n), int(k), alpha, pa, int(lda), pb, int(ldb),
+                  beta, pc, int(n));
+#else
+    gemm_blocked<T>(m, n, k, alpha, pa, ta ? 1 : lda, ta ? lda : 1, pb, tb ? 1 : ldb,
+                    tb ? ldb : 1, beta, pc);
+#endif
+  }
+}
+
+void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c, double alpha,
+          double beta) {
+  VD_CHECK(a.dtype() == DType::F32 || a.dtype() == DType::F64,
+           "gemm: the CPU computes in f32 or f64, got " << describe(a));
+  if (a.dtype() == DType::F32)
+    gemm_typed<float>(a, trans_a, b, trans_b, c, float(alpha), float(beta));
+  else
+    gemm_typed<double>(a, trans_a, b, trans_b, c, alpha, beta);
+}
+
+}  // namespace vd::cpu

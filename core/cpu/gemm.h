@@ -1,0 +1,14 @@
+// The project's own blocked CPU matrix product (the fallback when OpenBLAS is
+// absent), exposed so tests and benchmarks can call it directly.
+#pragma once
+#include <cstdint>
+
+namespace vd::cpu {
+
+// c[m x n] = alpha * A @ B + beta * c with A(i,p) = a[i*sa_i + p*sa_p] and
+// B(p,j) = b[p*sb_p + j*sb_j]; c is row-major and contiguous.
+template <class T>
+void gemm_blocked(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t sa_i, int64_t sa_p,
+                  const T* b, int64_t sb_p, int64_t sb_j, T beta, T* c);
+
+}  // namespace vd::cpu

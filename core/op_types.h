@@ -1,0 +1,46 @@
+// Op codes and parameter structs shared by the dispatch layer (core/ops.cpp),
+// the CPU kernels (core/cpu/) and their CUDA twins (cuda/).
+#pragma once
+#include <array>
+#include <cstdint>
+#include <string>
+
+namespace vd {
+
+// out = f(a, scalar)
+enum class UnaryOp {
+  Neg, Exp, Log, Sqrt, Rsqrt, Relu, Abs, Square, Sign,
+  AddScalar,   // a + s
+  MulScalar,   // a * s
+  PowScalar,   // a ^ s
+  RsubScalar,  // s - a
+  RdivScalar,  // s / a
+  GtScalar,    // a > s ? 1 : 0
+};
+
+// out = f(a, b), a and b already broadcast to out's shape
+enum class BinaryOp {
+  Add, Sub, Mul, Div, Maximum, Minimum, Pow,
+  Gt, Ge, Eq,  // 1 where true, else 0
+  ReluGrad,    // b > 0 ? a : 0   (a: incoming gradient, b: relu input)
+};
+
+enum class ReduceOp { Sum, Max };
+
+// 3-D window geometry for convolution and pooling, per axis (T, H, W).
+struct Window3d {
+  std::array<int64_t, 3> kernel{1, 1, 1};
+  std::array<int64_t, 3> stride{1, 1, 1};
+  std::array<int64_t, 3> padding{0, 0, 0};
+  std::array<int64_t, 3> dilation{1, 1, 1};
+  // Output extent along axis i for an input extent n.
+  int64_t out_size(int i, int64_t n) const {
+    return (n + 2 * padding[i] - dilation[i] * (kernel[i] - 1) - 1) / stride[i] + 1;
+  }
+  std::string str() const;  // "kernel (3,3,3) stride (1,1,1) padding (1,1,1) dilation (1,1,1)"
+};
+
+const char* unary_name(UnaryOp op);
+const char* binary_name(BinaryOp op);
+
+}  // namespace vd

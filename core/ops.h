@@ -1,0 +1,63 @@
+// Raw tensor operations: shape, dtype and device checks, output allocation,
+// and the one device switch per op (core/ops.cpp). No autograd here: the
+// differentiable versions in autograd/functions.h call these, as do
+// optimizers and evaluation code that needs no tape.
+#pragma once
+#include <vector>
+
+#include "core/op_types.h"
+#include "core/tensor.h"
+
+namespace vd::ops {
+
+// --- copies, casts, device moves ---------------------------------------------
+Tensor contiguous(const Tensor& t);  // t itself when already contiguous
+Tensor clone(const Tensor& t);       // always a fresh contiguous copy
+Tensor to_device(const Tensor& t, Device device);
+Tensor to_dtype(const Tensor& t, DType dtype);
+void copy_(Tensor& dst, const Tensor& src);  // src broadcast to dst's shape
+void fill_(Tensor& dst, double value);
+
+// --- views (share storage) ---------------------------------------------------
+Tensor reshape(const Tensor& t, Shape shape);  // a view when possible, else a copy
+Tensor permute(const Tensor& t, const std::vector<int64_t>& dims);
+Tensor narrow(const Tensor& t, int64_t dim, int64_t start, int64_t length);
+Tensor select(const Tensor& t, int64_t dim, int64_t index);
+Tensor expand(const Tensor& t, const Shape& shape);  // broadcast view, stride 0
+Tensor unsqueeze(const Tensor& t, int64_t dim);
+Tensor concat(const std::vector<Tensor>& ts, int64_t dim);
+
+// --- elementwise -------------------------------------------------------------
+Tensor unary(UnaryOp op, const Tensor& a, double scalar = 0);
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
+void binary_(BinaryOp op, Tensor& a, const Tensor& b);  // a = op(a, b), b broadcast to a
+// Sums g over the dims that broadcasting added or stretched, giving `shape`.
+Tensor sum_to(const Tensor& g, const Shape& shape);
+
+// --- reductions ----------------------------------------------------------------
+// Empty dims = all dims.
+Tensor reduce(ReduceOp op, const Tensor& a, const std::vector<int64_t>& dims, bool keepdim);
+
+// --- matrix products -----------------------------------------------------------
+// [M,K] @ [K,N] or batched [B,M,K] @ [B,K,N]; trans_* transposes the last two dims.
+Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
+
+// --- convolution, pooling, batch norm, softmax (see core/kernel_list.inc) -------
+Tensor conv3d(const Tensor& x, const Tensor& w, const Window3d& win);
+Tensor conv3d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_shape,
+                            const Window3d& win);
+Tensor conv3d_backward_weight(const Tensor& x, const Tensor& dy, const Shape& w_shape,
+                              const Window3d& win);
+Tensor max_pool3d(const Tensor& x, const Window3d& win);
+Tensor max_pool3d_backward(const Tensor& x, const Tensor& dy, const Window3d& win);
+Tensor avg_pool3d(const Tensor& x, const Window3d& win, bool count_include_pad);
+Tensor avg_pool3d_backward(const Tensor& dy, const Shape& x_shape, const Window3d& win,
+                           bool count_include_pad);
+Tensor softmax(const Tensor& x, bool log);
+Tensor softmax_backward(const Tensor& y, const Tensor& dy, bool log);
+
+// --- checks shared by ops ----------------------------------------------------
+void check_same_device(const Tensor& a, const Tensor& b, const char* op);
+void check_same_dtype(const Tensor& a, const Tensor& b, const char* op);
+
+}  // namespace vd::ops

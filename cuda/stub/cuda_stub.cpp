@@ -1,0 +1,47 @@
+// The CUDA backend when the build has no CUDA (CUDA=0 or no nvcc): every
+// kernel throws "built without CUDA" and is_available() is false, so
+// programs fall back to the CPU with a clear message.
+#include "core/backend.h"
+
+namespace vd::cuda {
+
+[[noreturn]] static void no_cuda(const char* what) {
+  VD_FAIL(what << ": built without CUDA; hint: rebuild with nvcc on PATH (make CUDA=1) "
+               "or use device cpu");
+}
+
+bool is_available() { return false; }
+int device_count() { return 0; }
+std::string device_name(int) { no_cuda("device_name"); }
+void set_device(int) { no_cuda("set_device"); }
+void copy_host_to_device(const void*, void*, size_t) { no_cuda("copy_host_to_device"); }
+void copy_device_to_host(const void*, void*, size_t) { no_cuda("copy_device_to_host"); }
+void synchronize() {}
+
+void* alloc(size_t) { no_cuda("alloc"); }
+void release(void*, size_t) {}
+void copy(const Tensor&, Tensor&) { no_cuda("copy"); }
+void fill(Tensor&, double) { no_cuda("fill"); }
+void unary(UnaryOp, const Tensor&, double, Tensor&) { no_cuda("unary"); }
+void binary(BinaryOp, const Tensor&, const Tensor&, Tensor&) { no_cuda("binary"); }
+void reduce(ReduceOp, const Tensor&, Tensor&) { no_cuda("reduce"); }
+void gemm(const Tensor&, bool, const Tensor&, bool, Tensor&, double, double) { no_cuda("gemm"); }
+void conv3d_forward(const Tensor&, const Tensor&, const Window3d&, Tensor&) { no_cuda("conv3d"); }
+void conv3d_backward_data(const Tensor&, const Tensor&, const Window3d&, Tensor&) { no_cuda("conv3d"); }
+void conv3d_backward_weight(const Tensor&, const Tensor&, const Window3d&, Tensor&) { no_cuda("conv3d"); }
+void max_pool3d_forward(const Tensor&, const Window3d&, Tensor&) { no_cuda("max_pool3d"); }
+void max_pool3d_backward(const Tensor&, const Tensor&, const Window3d&, Tensor&) { no_cuda("max_pool3d"); }
+void avg_pool3d_forward(const Tensor&, const Window3d&, bool, Tensor&) { no_cuda("avg_pool3d"); }
+void avg_pool3d_backward(const Tensor&, const Window3d&, bool, Tensor&) { no_cuda("avg_pool3d"); }
+void batch_norm_stats(const Tensor&, double, Tensor&, Tensor&) { no_cuda("batch_norm"); }
+void batch_norm_apply(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, Tensor&) {
+  no_cuda("batch_norm");
+}
+void batch_norm_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, bool,
+                         Tensor&, Tensor&, Tensor&) {
+  no_cuda("batch_norm");
+}
+void softmax_forward(const Tensor&, bool, Tensor&) { no_cuda("softmax"); }
+void softmax_backward(const Tensor&, const Tensor&, bool, Tensor&) { no_cuda("softmax"); }
+
+}  // namespace vd::cuda
