@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+# make_golden.py -- regenerates every tests/golden/*.vdg reference file from
+# PyTorch/torchvision on the CPU:  python3 tests/golden/make_golden.py
+#
+# Test tooling only: the engine never imports torch; C++ tests read the .vdg
+# files through tests/golden/golden_io.h. Entry names, layouts and tolerances
+# are documented in docs/GOLDEN.md, which must change with this script.
+# Sections: fill.vdg (fill-rule samples), ops.vdg, optim.vdg, losses.vdg,
+# encoders_full.vdg, encoders_narrow.vdg. Runs in a few minutes on 2 cores.
+
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import golden_io as gio  # noqa: E402
+import video_models as vm  # noqa: E402
+
+SEED = 20240904
+
+
+class Golden:
+    """Ordered entries of one .vdg file; names are 'prefix/.../leaf'."""
+
+    def __init__(self, filename):
+        self.path = os.path.join(HERE, filename)
+        self.entries = []
+
+    def add(self, name, value, dtype=None):
+        if hasattr(value, "detach"):
+            value = value.detach().cpu().numpy()
+        arr = np.asarray(value)
+        if dtype is not None:
+            arr = arr.astype(dtype)
+        elif arr.dtype.kind == "f":
+            arr = arr.astype(np.float64)
+        self.entries.append((name, arr))
+
+    def add_all(self, prefix, mapping, dtype=None):
+        for key, value in mapping.items():
+            self.add(f"{prefix}/{key}", value, dtype)
+
+    def save(self):
+        gio.write(self.path, self.entries)
+        size = os.path.getsize(self.path)
+        print(f"{os.path.basename(self.path)}: {len(self.entries)} entries, {size / 1e6:.3f} MB")
+        return size
+
+
+def randn(*shape, scale=1.0):
+    return torch.randn(*shape, dtype=torch.float64) * scale
+
+
+def weighted_sum_grads(fn, inputs, r=None):
+    """y = fn(**inputs); backward of sum(y * r) with r random (or given).
+
+    Returns {'y', 'r', 'd<name>' for each input that requires grad}.
+    """
+    leaves = {k: v.detach().clone().requires_grad_(v.is_floating_point()) for k, v in inputs.items()}
+    y = fn(**leaves)
+    r = randn(*y.shape) if r is None else r
+    (y * r).sum().backward()
+    out = {"y": y, "r": r}
+    out.update({f"d{k}": v.grad for k, v in leaves.items() if v.grad is not None})
+    return out
+
+
+def i64(values):
+    return np.asarray(values, dtype=np.int64)
+
+
+# ------------------------------------------------------------------- fill.vdg
+
+def make_fill():
+    g = Golden("fill.vdg")
+    samples = [
+        ("stem.0.weight", (4, 3, 1, 7, 7), gio.WEIGHT, None, None),
+        ("layer1.0.conv1.0.weight", (8, 8, 3, 3, 3), gio.WEIGHT, None, None),
+        ("fc.weight", (5, 6), gio.WEIGHT, None, None),
+        ("fc.bias", (5,), gio.BIAS, 6, None),
+        ("stem.1.weight", (8,), gio.BN_WEIGHT, None, None),
+        ("stem.1.bias", (8,), gio.BN_BIAS, None, None),
+        ("stem.1.running_mean", (8,), gio.RUNNING_MEAN, None, None),
+        ("stem.1.running_var", (8,), gio.RUNNING_VAR, None, None),
+        ("input", (2, 3, 2, 4, 4), gio.UNIFORM, None, 1.0),
+        ("Δ·名前", (7,), gio.UNIFORM, None, 2.5),
+    ]
+    for name, shape, kind, fan_in, bound in samples:
+        g.add(f"fill/{kind}/{name}", gio.fill(name, shape, kind, fan_in=fan_in, bound=bound))
+    for name in ("input", "stem.0.weight", ""):
+        h = gio.fnv1a64(name)
+        g.add(f"fnv1a64_hi_lo/{name}", i64([h >> 32, h & 0xFFFFFFFF]))
+        g.add(f"u_from_2^40/{name}", gio.fill_u(name, 8, start=1 << 40))
+    return g.save()
+
+
+# -------------------------------------------------------------------- ops.vdg
+
+CONV_CASES = [  # name, x shape, w shape, stride, padding, dilation, bias
+    ("k333_s1_p1_bias", (2, 3, 4, 6, 6), (4, 3, 3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1), True),
+    ("k333_s2_p1", (2, 3, 5, 7, 7), (4, 3, 3, 3, 3), (2, 2, 2), (1, 1, 1), (1, 1, 1), False),
+    ("k177_s122_p033", (2, 3, 3, 9, 9), (4, 3, 1, 7, 7), (1, 2, 2), (0, 3, 3), (1, 1, 1), False),
+    ("k311_s211_p100", (2, 4, 6, 3, 3), (5, 4, 3, 1, 1), (2, 1, 1), (1, 0, 0), (1, 1, 1), False),
+    ("k111_s2_p0", (2, 4, 5, 6, 6), (6, 4, 1, 1, 1), (2, 2, 2), (0, 0, 0), (1, 1, 1), False),
+    ("k233_d122_p022_bias", (1, 3, 4, 8, 8), (2, 3, 2, 3, 3), (1, 1, 1), (0, 2, 2), (1, 2, 2), True),
+    ("k323_s123_p102_bias", (2, 2, 5, 7, 9), (3, 2, 3, 2, 3), (1, 2, 3), (1, 0, 2), (1, 1, 1), True),
+]
+
+POOL_CASES = [  # op, name, x shape, kernel, stride, padding
+    ("max_pool3d", "k133_s122_p011", (2, 3, 4, 7, 7), (1, 3, 3), (1, 2, 2), (0, 1, 1)),
+    ("max_pool3d", "k333_s222_p111", (2, 3, 5, 6, 6), (3, 3, 3), (2, 2, 2), (1, 1, 1)),
+    ("max_pool3d", "k222_s222_p0", (2, 3, 4, 6, 6), (2, 2, 2), (2, 2, 2), (0, 0, 0)),
+    ("max_pool3d", "k333_s1_p1", (1, 2, 3, 5, 5), (3, 3, 3), (1, 1, 1), (1, 1, 1)),
+    ("avg_pool3d", "k222_s222_p0", (2, 3, 4, 6, 6), (2, 2, 2), (2, 2, 2), (0, 0, 0)),
+    ("avg_pool3d", "k333_s1_p1", (1, 2, 3, 5, 5), (3, 3, 3), (1, 1, 1), (1, 1, 1)),
+    ("avg_pool3d", "k277_s1_p0", (2, 3, 3, 8, 7), (2, 7, 7), (1, 1, 1), (0, 0, 0)),
+    ("avg_pool3d", "k333_s222_p111", (2, 3, 5, 6, 6), (3, 3, 3), (2, 2, 2), (1, 1, 1)),
+]
+
+
+def conv3d_cases(g):
+    for name, xs, ws, stride, padding, dilation, bias in CONV_CASES:
+        inputs = {"x": randn(*xs), "w": randn(*ws, scale=0.3)}
+        if bias:
+            inputs["b"] = randn(ws[0])
+        res = weighted_sum_grads(
+            lambda x, w, b=None: F.conv3d(x, w, b, stride=stride, padding=padding, dilation=dilation), inputs)
+        prefix = f"conv3d/{name}"
+        g.add_all(prefix, inputs)
+        g.add_all(prefix, res)
+        g.add_all(prefix, {"stride": i64(stride), "padding": i64(padding), "dilation": i64(dilation)})
+
+
+def pool_cases(g):
+    for op, name, xs, kernel, stride, padding in POOL_CASES:
+        fn = getattr(F, op)
+        # avg_pool3d keeps PyTorch's default count_include_pad=True; ceil_mode=False for both.
+        x = randn(*xs)
+        res = weighted_sum_grads(lambda x: fn(x, kernel, stride, padding), {"x": x})
+        prefix = f"{op}/{name}"
+        g.add(f"{prefix}/x", x)
+        g.add_all(prefix, {"kernel": i64(kernel), "stride": i64(stride), "padding": i64(padding)})
+        if op == "avg_pool3d":
+            g.add(f"{prefix}/count_include_pad", i64(1))
+        g.add_all(prefix, res)
+
+
+def batch_norm_cases(g, momentum=0.1, eps=1e-5):
+    for name, xs in (("nc", (8, 5)), ("ncthw", (2, 3, 3, 4, 4))):
+        c = xs[1]
+        x = randn(*xs, scale=2.0) + 0.5
+        state = {"running_mean": randn(c, scale=0.1), "running_var": 1.0 + torch.rand(c, dtype=torch.float64)}
+        running = {k: v.clone() for k, v in state.items()}
+        inputs = {"x": x, "weight": 1.0 + randn(c, scale=0.2), "bias": randn(c, scale=0.2)}
+        res = weighted_sum_grads(
+            lambda x, weight, bias: F.batch_norm(x, running["running_mean"], running["running_var"], weight, bias,
+                                                 training=True, momentum=momentum, eps=eps), inputs)
+        y_eval = F.batch_norm(x, state["running_mean"], state["running_var"], inputs["weight"], inputs["bias"],
+                              training=False, eps=eps)
+        prefix = f"batch_norm/{name}"
+        g.add_all(prefix, inputs)
+        g.add_all(prefix, {"running_mean_in": state["running_mean"], "running_var_in": state["running_var"]})
+        g.add_all(prefix, res)
+        g.add_all(prefix, {"running_mean_out": running["running_mean"], "running_var_out": running["running_var"],
+                           "y_eval": y_eval, "momentum": np.float64(momentum), "eps": np.float64(eps)})
+
+
+def classification_cases(g):
+    for op in ("softmax", "log_softmax"):
+        x = randn(4, 7, scale=2.0)
+        res = weighted_sum_grads(lambda x: getattr(F, op)(x, dim=1), {"x": x})
+        g.add_all(op, {"x": x, **res})
+    logits, labels = randn(6, 5, scale=2.0), torch.tensor([0, 4, 2, 2, 1, 3])
+    leaf = logits.clone().requires_grad_(True)
+    loss = F.cross_entropy(leaf, labels)  # mean over the batch
+    loss.backward()
+    g.add_all("cross_entropy", {"logits": logits, "labels": i64(labels), "loss": loss, "dlogits": leaf.grad})
+
+
+def similarity_cases(g):
+    x = randn(5, 8)
+    x[2] *= 1e-3  # a short row
+    res = weighted_sum_grads(lambda x: F.normalize(x, p=2.0, dim=1, eps=1e-12), {"x": x})
+    g.add_all("normalize", {"x": x, "eps": np.float64(1e-12), **res})
+    inputs = {"a": randn(5, 8), "b": randn(6, 8)}
+    res = weighted_sum_grads(lambda a, b: F.normalize(a, dim=1) @ F.normalize(b, dim=1).T, inputs)
+    g.add_all("cosine_matrix", {**inputs, **res})
+
+
+def dense_cases(g):
+    inputs = {"x": randn(4, 6), "w": randn(5, 6, scale=0.4), "b": randn(5)}
+    g.add_all("linear", {**inputs, **weighted_sum_grads(lambda x, w, b: F.linear(x, w, b), inputs)})
+    x = randn(2, 3, 2, 3, 4)
+    g.add_all("mean_thw", {"x": x, **weighted_sum_grads(lambda x: x.mean(dim=(2, 3, 4)), {"x": x})})
+
+
+def make_ops():
+    torch.manual_seed(SEED + 1)
+    g = Golden("ops.vdg")
+    conv3d_cases(g)
+    pool_cases(g)
+    batch_norm_cases(g)
+    classification_cases(g)
+    similarity_cases(g)
+    dense_cases(g)
+    return g.save()
+
+
+def main():
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    print(f"torch {torch.__version__}, numpy {np.__version__}")
+    total = 0
+    for make in (make_fill, make_ops):
+        total += make()
+    print(f"total {total / 1e6:.3f} MB")
+
+
+if __name__ == "__main__":
+    main()
