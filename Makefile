@@ -35,11 +35,12 @@ CXXFLAGS += -DVD_OPENBLAS=1 -I/usr/include/x86_64-linux-gnu/openblas-pthread
 LDLIBS   += -lopenblas
 endif
 
-LIB_OBJS := $(patsubst %.cpp,$(BUILD)/%.o,$(filter %.cpp,$(LIB_SRCS) $(CU_SRCS))) \
-            $(patsubst %.cu,$(BUILD)/%.cu.o,$(filter %.cu,$(CU_SRCS)))
+OBJ      := $(BUILD)/obj
+LIB_OBJS := $(patsubst %.cpp,$(OBJ)/%.o,$(filter %.cpp,$(LIB_SRCS) $(CU_SRCS))) \
+            $(patsubst %.cu,$(OBJ)/%.cu.o,$(filter %.cu,$(CU_SRCS)))
 LIB      := $(BUILD)/libvididi.a
 TEST_SRCS := $(wildcard tests/*.cpp)
-TEST_OBJS := $(patsubst %.cpp,$(BUILD)/%.o,$(TEST_SRCS))
+TEST_OBJS := $(patsubst %.cpp,$(OBJ)/%.o,$(TEST_SRCS))
 EXAMPLES := $(patsubst examples/%.cpp,$(BUILD)/%,$(wildcard examples/*.cpp))
 BENCHES  := $(patsubst bench/%.cpp,$(BUILD)/bench_%,$(wildcard bench/*.cpp))
 
@@ -57,11 +58,11 @@ $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	ar rcs $@ $^
 
-$(BUILD)/%.o: %.cpp
+$(OBJ)/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
 
-$(BUILD)/%.cu.o: %.cu
+$(OBJ)/%.cu.o: %.cu
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVFLAGS) -c $< -o $@
 
