@@ -187,7 +187,12 @@ inline double fill_value_hashed(uint64_t name_hash, uint64_t i, FillKind kind, d
     switch (kind) {
         case FillKind::Weight:
         case FillKind::Bias: return (1.0 / std::sqrt(scale)) * c;
-        case FillKind::BnWeight: return 1.0 + 0.1 * c;
+        case FillKind::BnWeight: {
+            // volatile: the product must be rounded before the add; an FMA
+            // (-march=native -ffp-contract=fast) would differ from Python by an ulp.
+            volatile double scaled = 0.1 * c;
+            return 1.0 + scaled;
+        }
         case FillKind::BnBias: return 0.1 * c;
         default: return scale * c;  // Uniform
     }

@@ -211,12 +211,193 @@ def make_ops():
     return g.save()
 
 
+# ------------------------------------------------------------------ optim.vdg
+
+OPT_STEPS = 5
+SGD_CASES = [  # name, lr, momentum, nesterov, weight_decay
+    ("momentum", 0.1, 0.9, False, 0.0),
+    ("nesterov_wd", 0.1, 0.9, True, 0.01),
+    ("plain_wd", 0.05, 0.0, False, 0.05),
+]
+ADAMW_CASES = [  # name, lr, beta1, beta2, eps, weight_decay
+    ("default", 1e-2, 0.9, 0.999, 1e-8, 0.01),
+    ("strong_wd", 5e-2, 0.8, 0.99, 1e-6, 0.1),
+]
+LARS_CASES = [  # name, lr, momentum, weight_decay, eta
+    ("vicreg", 0.5, 0.9, 1e-6, 0.001),
+    ("strong_wd", 2.0, 0.9, 0.05, 0.001),
+]
+SCHEDULE_CASES = [  # name, base_lr, warmup_steps, total_steps, end_lr
+    ("vicreg_like", 0.6, 10, 100, 0.6 * 0.001),
+    ("no_warmup", 1.0, 0, 50, 0.0),
+    ("short", 0.3, 5, 20, 0.0),
+]
+EMA_CASES = [("byol", 0.996, 40), ("coarse", 0.99, 10)]  # name, base momentum, total steps
+
+
+def optimizer_trajectory(make_optimizer, start, grads):
+    """Apply make_optimizer(params) for len(grads) steps with the stored gradients.
+
+    start: {name: tensor}; grads: {name: [steps, *shape]}. Returns {name: [steps, *shape]}.
+    """
+    params = {k: v.clone().requires_grad_(True) for k, v in start.items()}
+    opt = make_optimizer(list(params.values()))
+    history = {k: [] for k in params}
+    for step in range(OPT_STEPS):
+        for k, p in params.items():
+            p.grad = grads[k][step].clone()
+        opt.step()
+        for k, p in params.items():
+            history[k].append(p.detach().clone())
+    return {k: torch.stack(v) for k, v in history.items()}
+
+
+class NumpyLARS:
+    """LARS exactly as the VICReg reference (main_vicreg.py) applies it.
+
+    Per parameter p with gradient g: if p is not 1-D, g += wd * p and
+    g *= eta * ||p|| / ||g|| (when both norms are > 0, else 1); 1-D parameters
+    (biases, BN) skip both. Then mu = momentum * mu + g; p -= lr * mu.
+    """
+
+    def __init__(self, params, lr, momentum, weight_decay, eta):
+        self.params, self.lr, self.momentum, self.wd, self.eta = params, lr, momentum, weight_decay, eta
+        self.mu = [np.zeros_like(p) for p in params]
+
+    def step(self, grads):
+        for p, g, mu in zip(self.params, grads, self.mu):
+            if p.ndim != 1:
+                g = g + self.wd * p
+                p_norm, g_norm = np.linalg.norm(p), np.linalg.norm(g)
+                if p_norm > 0.0 and g_norm > 0.0:
+                    g = g * (self.eta * p_norm / g_norm)
+            mu *= self.momentum
+            mu += g
+            p -= self.lr * mu
+
+
+def warmup_cosine(step, base_lr, warmup, total, end_lr):
+    """Linear warm-up from 0, then half-cosine from base_lr to end_lr (VICReg's adjust_learning_rate)."""
+    if step < warmup:
+        return base_lr * step / warmup
+    q = 0.5 * (1.0 + math.cos(math.pi * (step - warmup) / (total - warmup)))
+    return base_lr * q + end_lr * (1.0 - q)
+
+
+def ema_momentum(step, base, total):
+    """BYOL target momentum: 1 - (1 - base) * (cos(pi * step / total) + 1) / 2."""
+    return 1.0 - (1.0 - base) * (math.cos(math.pi * step / total) + 1.0) / 2.0
+
+
+def make_optim():
+    torch.manual_seed(SEED + 2)
+    g = Golden("optim.vdg")
+    start = {"w": randn(4, 3), "b": randn(3)}
+    grads = {"w": randn(OPT_STEPS, 4, 3), "b": randn(OPT_STEPS, 3, scale=0.5)}
+    g.add_all("start", start)
+    g.add_all("grads", grads)
+    for name, lr, momentum, nesterov, wd in SGD_CASES:
+        traj = optimizer_trajectory(
+            lambda ps: torch.optim.SGD(ps, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=wd), start, grads)
+        g.add_all(f"sgd/{name}", {"lr": np.float64(lr), "momentum": np.float64(momentum), "nesterov": i64(nesterov),
+                                  "weight_decay": np.float64(wd), "dampening": np.float64(0.0), **traj})
+    for name, lr, b1, b2, eps, wd in ADAMW_CASES:
+        traj = optimizer_trajectory(
+            lambda ps: torch.optim.AdamW(ps, lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd), start, grads)
+        g.add_all(f"adamw/{name}", {"lr": np.float64(lr), "beta1": np.float64(b1), "beta2": np.float64(b2),
+                                    "eps": np.float64(eps), "weight_decay": np.float64(wd), **traj})
+    for name, lr, momentum, wd, eta in LARS_CASES:
+        params = [start["w"].numpy().copy(), start["b"].numpy().copy()]
+        lars, traj = NumpyLARS(params, lr, momentum, wd, eta), {"w": [], "b": []}
+        for step in range(OPT_STEPS):
+            lars.step([grads["w"][step].numpy(), grads["b"][step].numpy()])
+            traj["w"].append(params[0].copy())
+            traj["b"].append(params[1].copy())
+        g.add_all(f"lars/{name}", {"lr": np.float64(lr), "momentum": np.float64(momentum),
+                                   "weight_decay": np.float64(wd), "eta": np.float64(eta),
+                                   "w": np.stack(traj["w"]), "b": np.stack(traj["b"])})
+    for name, base_lr, warmup, total, end_lr in SCHEDULE_CASES:
+        lrs = [warmup_cosine(s, base_lr, warmup, total, end_lr) for s in range(total + 1)]
+        g.add_all(f"schedule/{name}", {"base_lr": np.float64(base_lr), "warmup_steps": i64(warmup),
+                                       "total_steps": i64(total), "end_lr": np.float64(end_lr), "lr": np.array(lrs)})
+    for name, base, total in EMA_CASES:
+        taus = [ema_momentum(s, base, total) for s in range(total + 1)]
+        g.add_all(f"ema_momentum/{name}", {"base": np.float64(base), "total_steps": i64(total), "tau": np.array(taus)})
+    return g.save()
+
+
+# ----------------------------------------------------------------- losses.vdg
+
+LOSS_N, LOSS_D = 8, 16
+
+
+def vicreg_terms(x, y, sim_coeff=25.0, std_coeff=25.0, cov_coeff=1.0):
+    """VICReg reference loss (main_vicreg.py), returning its unweighted terms too."""
+    n, d = x.shape
+    invariance = F.mse_loss(x, y)
+    xc, yc = x - x.mean(dim=0), y - y.mean(dim=0)
+    std_x, std_y = torch.sqrt(xc.var(dim=0) + 1e-4), torch.sqrt(yc.var(dim=0) + 1e-4)
+    variance = torch.mean(F.relu(1 - std_x)) / 2 + torch.mean(F.relu(1 - std_y)) / 2
+    off = ~torch.eye(d, dtype=torch.bool)
+    cov_x, cov_y = (xc.T @ xc) / (n - 1), (yc.T @ yc) / (n - 1)
+    covariance = cov_x[off].pow(2).sum() / d + cov_y[off].pow(2).sum() / d
+    loss = sim_coeff * invariance + std_coeff * variance + cov_coeff * covariance
+    return loss, {"invariance": invariance, "variance": variance, "covariance": covariance}
+
+
+def byol_direction(p, z):
+    """mean over the batch of 2 - 2 cos(p_i, z_i); z is a stop-gradient target."""
+    return (2 - 2 * F.cosine_similarity(p, z.detach(), dim=1, eps=1e-12)).mean()
+
+
+def nt_xent(z1, z2, temperature=0.1):
+    """SimCLR NT-Xent over 2N anchors: positive = the other view, 2N-2 negatives, mean."""
+    n = z1.shape[0]
+    z = F.normalize(torch.cat([z1, z2]), dim=1)
+    logits = (z @ z.T) / temperature
+    logits = logits.masked_fill(torch.eye(2 * n, dtype=torch.bool), float("-inf"))
+    targets = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)])
+    return F.cross_entropy(logits, targets)
+
+
+def loss_with_grads(fn, inputs):
+    """fn(**leaves) -> (loss, extras); returns loss, extras and d<name> of every input reached."""
+    leaves = {k: v.clone().requires_grad_(True) for k, v in inputs.items()}
+    loss, extras = fn(**leaves)
+    loss.backward()
+    return {"loss": loss, **extras, **{f"d{k}": v.grad for k, v in leaves.items() if v.grad is not None}}
+
+
+def make_losses():
+    torch.manual_seed(SEED + 3)
+    g = Golden("losses.vdg")
+    column_scale = torch.linspace(0.3, 2.0, LOSS_D, dtype=torch.float64)  # some std < 1, some > 1
+    inputs = {"x": randn(LOSS_N, LOSS_D) * column_scale, "y": randn(LOSS_N, LOSS_D) * column_scale}
+    inputs["y"] = 0.6 * inputs["x"] + 0.4 * inputs["y"]  # correlated views
+    g.add_all("vicreg", {**inputs, "sim_coeff": np.float64(25.0), "std_coeff": np.float64(25.0),
+                         "cov_coeff": np.float64(1.0), "std_eps": np.float64(1e-4),
+                         **loss_with_grads(vicreg_terms, inputs)})
+    inputs = {k: randn(LOSS_N, LOSS_D) for k in ("p1", "p2", "z1", "z2")}
+    inputs["z2"] = inputs["z2"] + inputs["p1"]  # partly aligned pairs
+
+    def byol(p1, p2, z1, z2):
+        l12, l21 = byol_direction(p1, z2), byol_direction(p2, z1)
+        return l12 + l21, {"loss_p1_z2": l12, "loss_p2_z1": l21}
+
+    g.add_all("byol", {**inputs, **loss_with_grads(byol, inputs)})  # no dz1/dz2: targets are stop-gradient
+    inputs = {"z1": randn(LOSS_N, LOSS_D), "z2": randn(LOSS_N, LOSS_D)}
+    inputs["z2"] = inputs["z2"] + 1.5 * inputs["z1"]
+    res = loss_with_grads(lambda z1, z2: (nt_xent(z1, z2, 0.1), {}), inputs)
+    g.add_all("simclr", {**inputs, "temperature": np.float64(0.1), **res})
+    return g.save()
+
+
 def main():
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     print(f"torch {torch.__version__}, numpy {np.__version__}")
     total = 0
-    for make in (make_fill, make_ops):
+    for make in (make_fill, make_ops, make_optim, make_losses):
         total += make()
     print(f"total {total / 1e6:.3f} MB")
 
