@@ -1,0 +1,44 @@
+// AdamW (see adamw.h).
+#include "layers/optim/adamw.h"
+
+#include <cmath>
+
+#include "core/ops.h"
+
+namespace vd::optim {
+
+AdamW::AdamW(const NamedTensors& params, const AdamWOptions& opt)
+    : AdamW(std::vector<ParamGroup>{make_group(params, opt.lr_, opt.weight_decay_)}, opt) {}
+
+AdamW::AdamW(std::vector<ParamGroup> groups, const AdamWOptions& opt)
+    : Optimizer(std::move(groups), {{"beta1", opt.beta1_}, {"beta2", opt.beta2_}, {"eps", opt.eps_}},
+                "AdamW") {
+  for (const auto& grp : param_groups()) {
+    double b1 = grp.option("beta1"), b2 = grp.option("beta2"), eps = grp.option("eps");
+    VD_CHECK(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1 && eps >= 0,
+             "AdamW: expected betas in [0, 1) and eps >= 0, got betas (" << b1 << ", " << b2
+                                                                        << "), eps " << eps);
+  }
+  add_slot("exp_avg");
+  add_slot("exp_avg_sq");
+}
+
+void AdamW::update(const ParamGroup& grp, size_t g, size_t i, Tensor& p, const Tensor& grad) {
+  double b1 = grp.option("beta1"), b2 = grp.option("beta2"), eps = grp.option("eps");
+  double wd = grp.exclude ? 0.0 : grp.weight_decay;
+  double t = double(param_step(g, i));
+  if (wd != 0) ops::copy_(p, ops::unary(UnaryOp::MulScalar, p, 1.0 - grp.lr * wd));
+  Tensor& m = slot(g, i, "exp_avg");
+  Tensor& v = slot(g, i, "exp_avg_sq");
+  axpby_(m, b1, grad, 1.0 - b1);
+  axpby_(v, b2, ops::unary(UnaryOp::Square, grad), 1.0 - b2);
+  double bc1 = 1.0 - std::pow(b1, t), bc2 = 1.0 - std::pow(b2, t);
+  // denom = sqrt(v) / sqrt(bc2) + eps
+  Tensor denom = ops::unary(UnaryOp::AddScalar,
+                            ops::unary(UnaryOp::MulScalar, ops::unary(UnaryOp::Sqrt, v),
+                                       1.0 / std::sqrt(bc2)),
+                            eps);
+  axpby_(p, 1.0, ops::binary(BinaryOp::Div, m, denom), -grp.lr / bc1);
+}
+
+}  // namespace vd::optim

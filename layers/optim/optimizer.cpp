@@ -1,0 +1,161 @@
+// Optimizer base (see optimizer.h): groups, eager state, the step loop,
+// state export/import, and the in-place helpers shared by the update rules.
+#include "layers/optim/optimizer.h"
+
+#include <set>
+#include <sstream>
+
+#include "autograd/node.h"
+#include "core/ops.h"
+
+namespace vd::optim {
+
+double ParamGroup::option(const std::string& key) const {
+  auto it = options.find(key);
+  VD_CHECK(it != options.end(), "optimizer group: no option '" << key << "'");
+  return it->second;
+}
+
+ParamGroup make_group(const NamedTensors& params, double lr, double weight_decay, bool exclude) {
+  ParamGroup g;
+  g.params = params;
+  g.lr = lr;
+  g.weight_decay = weight_decay;
+  g.exclude = exclude;
+  return g;
+}
+
+ParamGroup make_group(const std::vector<Tensor>& params, double lr, double weight_decay,
+                      bool exclude) {
+  NamedTensors named;
+  for (const Tensor& t : params) named.emplace_back("", t);  // named by the Optimizer
+  return make_group(named, lr, weight_decay, exclude);
+}
+
+std::vector<ParamGroup> split_decay_groups(const nn::Module& m, double lr, double weight_decay) {
+  NamedTensors decay, plain;
+  for (const auto& [n, t] : m.named_parameters()) (t.dim() >= 2 ? decay : plain).emplace_back(n, t);
+  return {make_group(decay, lr, weight_decay, false), make_group(plain, lr, 0.0, true)};
+}
+
+Optimizer::Optimizer(std::vector<ParamGroup> groups, const std::map<std::string, double>& defaults,
+                     const char* name)
+    : name_(name), groups_(std::move(groups)) {
+  std::set<std::string> names;
+  std::set<TensorImpl*> seen;
+  size_t flat = 0;
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    ParamGroup& grp = groups_[g];
+    VD_CHECK(grp.lr >= 0 && grp.weight_decay >= 0,
+             name_ << ": group " << g << " expects lr >= 0 and weight_decay >= 0, got lr " << grp.lr
+                   << ", weight_decay " << grp.weight_decay);
+    for (const auto& [key, v] : grp.options) {
+      std::ostringstream known;
+      for (const auto& [k, d] : defaults) known << " " << k;
+      VD_CHECK(defaults.count(key), name_ << ": group " << g << " has unknown option '" << key
+                                          << "'; known options:" << known.str());
+    }
+    for (const auto& [k, d] : defaults) grp.options.emplace(k, d);  // keeps given values
+    offsets_.push_back(flat);
+    for (auto& [pname, p] : grp.params) {
+      if (pname.empty()) pname = "param" + std::to_string(flat);
+      VD_CHECK(p.defined() && p.is_leaf(), name_ << ": parameter '" << pname
+                                                 << "' must be a defined leaf tensor");
+      VD_CHECK(names.insert(pname).second,
+               name_ << ": parameter name '" << pname << "' appears twice in the groups");
+      VD_CHECK(seen.insert(p.impl_ptr().get()).second,
+               name_ << ": parameter '" << pname << "' appears in two groups");
+      ++flat;
+    }
+  }
+  state_.resize(flat);
+  counts_.assign(flat, 0);
+}
+
+void Optimizer::add_slot(const std::string& slot_name) {
+  slots_.push_back(slot_name);
+  for (size_t g = 0; g < groups_.size(); ++g)
+    for (size_t i = 0; i < groups_[g].params.size(); ++i) {
+      const Tensor& p = groups_[g].params[i].second;
+      state_[index_of(g, i)][slot_name] = Tensor::zeros(p.shape(), p.dtype(), p.device());
+    }
+}
+
+Tensor& Optimizer::slot(size_t g, size_t i, const std::string& slot_name) {
+  auto& m = state_[index_of(g, i)];
+  auto it = m.find(slot_name);
+  VD_CHECK(it != m.end(), name_ << ": no state slot '" << slot_name << "'");
+  return it->second;
+}
+
+void Optimizer::step() {
+  autograd::NoGradGuard guard;
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    const ParamGroup& grp = groups_[g];
+    for (size_t i = 0; i < grp.params.size(); ++i) {
+      Tensor p = grp.params[i].second;
+      Tensor grad = p.grad();
+      if (!grad.defined()) continue;
+      VD_CHECK(grad.shape() == p.shape() && grad.dtype() == p.dtype() &&
+                   grad.device() == p.device(),
+               name_ << ": gradient " << describe(grad) << " does not match parameter '"
+                     << grp.params[i].first << "' " << describe(p)
+                     << "; hint: create the optimizer after moving the module");
+      ++param_step(g, i);
+      update(grp, g, i, p, grad);
+    }
+  }
+  ++steps_;
+}
+
+void Optimizer::zero_grad() {
+  for (auto& grp : groups_)
+    for (auto& [n, p] : grp.params) p.zero_grad();
+}
+
+void Optimizer::set_lr(double lr) {
+  for (auto& grp : groups_) grp.lr = lr;
+}
+
+static Tensor scalar_f64(double v) { return Tensor::full({}, v, DType::F64); }
+
+NamedTensors Optimizer::state_dict() const {
+  NamedTensors out{{"step", scalar_f64(double(steps_))}};
+  for (size_t g = 0; g < groups_.size(); ++g)
+    for (size_t i = 0; i < groups_[g].params.size(); ++i) {
+      const std::string& pname = groups_[g].params[i].first;
+      out.emplace_back(pname + ".step", scalar_f64(double(counts_[index_of(g, i)])));
+      for (const auto& s : slots_) out.emplace_back(pname + "." + s, state_[index_of(g, i)].at(s));
+    }
+  return out;
+}
+
+void Optimizer::load_state_dict(const NamedTensors& state) {
+  autograd::NoGradGuard guard;
+  NamedTensors dst = state_dict();  // live slot tensors; fresh step scalars
+  nn::load_named(dst, state, true, (std::string(name_) + ".load_state_dict").c_str());
+  steps_ = int64_t(dst[0].second.item());
+  size_t k = 1;
+  for (size_t g = 0; g < groups_.size(); ++g)
+    for (size_t i = 0; i < groups_[g].params.size(); ++i) {
+      counts_[index_of(g, i)] = int64_t(dst[k].second.item());
+      k += 1 + slots_.size();
+    }
+}
+
+void axpby_(Tensor& a, double s, const Tensor& b, double t) {
+  Tensor bt = t == 1.0 ? b : ops::unary(UnaryOp::MulScalar, b, t);
+  if (s == 1.0) {
+    ops::binary_(BinaryOp::Add, a, bt);
+    return;
+  }
+  Tensor r = ops::binary(BinaryOp::Add, ops::unary(UnaryOp::MulScalar, a, s), bt);
+  ops::copy_(a, r);
+}
+
+Tensor norm2(const Tensor& x) {
+  return ops::unary(UnaryOp::Sqrt, ops::reduce(ReduceOp::Sum, ops::unary(UnaryOp::Square, x), {},
+                                               false));
+}
+
+}  // namespace vd::optim

@@ -1,0 +1,98 @@
+// Optimizer base: parameter groups, named per-parameter state, and the shared
+// step loop. Updates run under autograd::NoGradGuard with the raw ops of
+// core/ops.h and write parameters in place, so they work on any device. This
+// file holds no update rule: SGD, AdamW and LARS are in their own files.
+//
+// Groups: each has params (with names, for state export), lr, weight_decay,
+// an `exclude` flag (no weight decay and, for LARS, no trust-ratio adaptation:
+// biases and BN parameters) and per-optimizer options by name ("momentum",
+// "beta1", ...). Options missing from a group take the optimizer's defaults;
+// an unknown option name is an error.
+//
+// State: created eagerly at construction (zeros on each parameter's device)
+// so that export and strict import see the same names. Names are
+// "<param name>.<slot>" for tensors (e.g. "layer1.0.conv1.0.weight.momentum_buffer")
+// and "<param name>.step" (0-dim f64) for per-parameter step counts.
+// Rule: move the module to its device (and dtype) before creating the optimizer.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "layers/module.h"
+
+namespace vd::optim {
+
+using nn::NamedTensors;
+
+struct ParamGroup {
+  NamedTensors params;  // (name, parameter); names must be unique over all groups
+  double lr = 0.0;
+  double weight_decay = 0.0;
+  bool exclude = false;  // no weight decay, no LARS adaptation (biases, BN)
+  std::map<std::string, double> options;
+  double option(const std::string& key) const;  // error when absent
+};
+
+// Unnamed parameters get names "param<i>" (i over all groups).
+ParamGroup make_group(const std::vector<Tensor>& params, double lr, double weight_decay = 0.0,
+                      bool exclude = false);
+ParamGroup make_group(const NamedTensors& params, double lr, double weight_decay = 0.0,
+                      bool exclude = false);
+
+// Splits a module's parameters as VICReg/BYOL do for LARS: tensors of rank >= 2
+// into a decayed group, rank <= 1 (biases, BN weight and bias) into a group with
+// weight_decay 0 and exclude = true. Both get `lr`.
+std::vector<ParamGroup> split_decay_groups(const nn::Module& m, double lr, double weight_decay);
+
+class Optimizer {
+ public:
+  Optimizer(std::vector<ParamGroup> groups, const std::map<std::string, double>& defaults,
+            const char* name);
+  virtual ~Optimizer() = default;
+
+  // One update of every parameter that has a gradient; others are skipped.
+  void step();
+  void zero_grad();  // drops every parameter's gradient
+  void set_lr(double lr);  // every group
+  std::vector<ParamGroup>& param_groups() { return groups_; }
+  const std::vector<ParamGroup>& param_groups() const { return groups_; }
+  int64_t steps_taken() const { return steps_; }
+
+  // Per-parameter state by name, plus "step" (0-dim f64): optimizer steps taken.
+  NamedTensors state_dict() const;
+  // Strict: one error names every missing, unexpected and mis-shaped entry.
+  void load_state_dict(const NamedTensors& state);
+  const char* name() const { return name_; }
+
+ protected:
+  // Adds a state tensor slot named `slot` (zeros like the parameter) to every
+  // parameter; call in the derived constructor.
+  void add_slot(const std::string& slot);
+  // State tensor `slot` of the parameter at (group g, index i).
+  Tensor& slot(size_t g, size_t i, const std::string& slot_name);
+  // Per-parameter count of updates (the `step` of torch's state).
+  int64_t& param_step(size_t g, size_t i) { return counts_[index_of(g, i)]; }
+  // The update rule for one parameter p with gradient grad (same shape).
+  virtual void update(const ParamGroup& group, size_t g, size_t i, Tensor& p,
+                      const Tensor& grad) = 0;
+
+ private:
+  size_t index_of(size_t g, size_t i) const { return offsets_[g] + i; }
+
+  const char* name_;
+  std::vector<ParamGroup> groups_;
+  std::vector<size_t> offsets_;  // first flat index of each group
+  std::vector<std::string> slots_;
+  std::vector<std::map<std::string, Tensor>> state_;  // flat index -> slot -> tensor
+  std::vector<int64_t> counts_;
+  int64_t steps_ = 0;
+};
+
+// --- in-place helpers for update rules (raw ops, any device) ----------------
+// a = a * s + b * t   (b broadcast to a)
+void axpby_(Tensor& a, double s, const Tensor& b, double t);
+// ||x||_2 as a 0-dim tensor on x's device (no host sync).
+Tensor norm2(const Tensor& x);
+
+}  // namespace vd::optim
