@@ -52,6 +52,38 @@ template void gemm_blocked<double>(int64_t, int64_t, int64_t, double, const doub
                                    int64_t, const double*, int64_t, int64_t, double, double*);
 
 template <class T>
+void gemm_rows(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* pa,
+               int64_t lda, const T* pb, int64_t ldb, T beta, T* pc, int64_t ldc) {
+#ifdef VD_OPENBLAS
+  const auto TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
+  if constexpr (std::is_same<T, float>::value)
+    cblas_sgemm(CblasRowMajor, TA, TB, int(m), int(n), int(k), alpha, pa, int(lda), pb, int(ldb),
+                beta, pc, int(ldc));
+  else
+    cblas_dgemm(CblasRowMajor, TA, TB, int(m), int(n), int(k), alpha, pa, int(lda), pb, int(ldb),
+                beta, pc, int(ldc));
+#else
+  if (ldc == n) {
+    gemm_blocked<T>(m, n, k, alpha, pa, ta ? 1 : lda, ta ? lda : 1, pb, tb ? 1 : ldb, tb ? ldb : 1,
+                    beta, pc);
+  } else {  // rows of c are strided: compute densely, then write back
+    std::vector<T> tmp(size_t(m * n));
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) tmp[size_t(i * n + j)] = pc[i * ldc + j];
+    gemm_blocked<T>(m, n, k, alpha, pa, ta ? 1 : lda, ta ? lda : 1, pb, tb ? 1 : ldb, tb ? ldb : 1,
+                    beta, tmp.data());
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) pc[i * ldc + j] = tmp[size_t(i * n + j)];
+  }
+#endif
+}
+
+template void gemm_rows<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,
+                               const float*, int64_t, float, float*, int64_t);
+template void gemm_rows<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*,
+                                int64_t, const double*, int64_t, double, double*, int64_t);
+
+template <class T>
 static void gemm_typed(const Tensor& a, bool ta, const Tensor& b, bool tb, Tensor& c, T alpha,
                        T beta) {
   const int64_t batch = c.size(0), m = c.size(1), n = c.size(2);
@@ -61,18 +93,7 @@ static void gemm_typed(const Tensor& a, bool ta, const Tensor& b, bool tb, Tenso
     const T* pa = static_cast<const T*>(a.data_ptr()) + s * a.size(1) * a.size(2);
     const T* pb = static_cast<const T*>(b.data_ptr()) + s * b.size(1) * b.size(2);
     T* pc = static_cast<T*>(c.data_ptr()) + s * m * n;
-#ifdef VD_OPENBLAS
-    const auto TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
-    if constexpr (std::is_same<T, float>::value)
-      cblas_sgemm(CblasRowMajor, TA, TB, int(m), int(n), int(k), alpha, pa, int(lda), pb, int(ldb),
-                  beta, pc, int(n));
-    else
-      cblas_dgemm(CblasRowMajor, TA, TB, int(m), int(n), int(k), alpha, pa, int(lda), pb, int(ldb),
-                  beta, pc, int(n));
-#else
-    gemm_blocked<T>(m, n, k, alpha, pa, ta ? 1 : lda, ta ? lda : 1, pb, tb ? 1 : ldb,
-                    tb ? ldb : 1, beta, pc);
-#endif
+    gemm_rows<T>(ta, tb, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, n);
   }
 }
 

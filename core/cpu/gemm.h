@@ -11,4 +11,11 @@ template <class T>
 void gemm_blocked(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t sa_i, int64_t sa_p,
                   const T* b, int64_t sb_p, int64_t sb_j, T beta, T* c);
 
+// Row-major c[m x n] (leading dim ldc) = alpha * op(a) @ op(b) + beta * c, with
+// BLAS leading dims; OpenBLAS when built with it, else gemm_blocked. The
+// pointer-level entry that Tensor gemm and the conv kernels share.
+template <class T>
+void gemm_rows(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+               int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc);
+
 }  // namespace vd::cpu
