@@ -1,0 +1,154 @@
+// data/image.cpp: image decode/encode through stb (the one translation unit
+// that holds the stb_image and stb_image_write implementations) and separable
+// resampling. Safe to call from many threads: stb v2.27 keeps its failure
+// reason thread-local, and files are read here, not by stb.
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_PNG
+#define STBI_NO_STDIO
+#include <stb/stb_image.h>
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#include <stb/stb_image_write.h>
+
+#include "data/image.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <iterator>
+
+#include "data/error.h"
+
+namespace vd::data {
+
+Image decode_image_memory(const uint8_t* bytes, size_t size, int channels,
+                          const std::string& name) {
+  int w = 0, h = 0, c = 0;
+  uint8_t* p = stbi_load_from_memory(bytes, int(size), &w, &h, &c, channels);
+  if (!p) {
+    const char* why = stbi_failure_reason();
+    fail(name, std::string("cannot decode image (expected a JPEG or PNG, stb_image says: ") +
+                   (why ? why : "unknown") + ", file has " + std::to_string(size) + " bytes)",
+         "the frame is truncated or corrupt; re-extract this video with tools/prepare_frames.py "
+         "(delete its frame folder first), or set on_corrupt = skip");
+  }
+  Image img(h, w, channels);
+  std::copy(p, p + size_t(w) * h * channels, img.px.begin());
+  stbi_image_free(p);
+  return img;
+}
+
+Image decode_image_file(const std::string& path, int channels) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) fail(path, "cannot open image file (expected a readable JPEG/PNG frame)",
+               "check that the frame folder exists and is readable");
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  return decode_image_memory(bytes.data(), bytes.size(), channels, path);
+}
+
+void write_png(const std::string& path, const Image& img) {
+  if (!stbi_write_png(path.c_str(), img.W, img.H, img.C, img.px.data(), img.W * img.C))
+    fail(path, "cannot write PNG", "check that the folder exists and is writable");
+}
+
+void write_jpeg(const std::string& path, const Image& img, int quality) {
+  if (!stbi_write_jpg(path.c_str(), img.W, img.H, img.C, img.px.data(), quality))
+    fail(path, "cannot write JPEG", "check that the folder exists and is writable");
+}
+
+AxisResampler make_resampler(double start, double length, int src_n, int dst_n, bool reverse) {
+  if (dst_n <= 0 || src_n <= 0 || !(length > 0))
+    fail("make_resampler", "expected positive sizes, got src " + std::to_string(src_n) + ", dst " +
+                               std::to_string(dst_n) + ", window " + std::to_string(length));
+  AxisResampler r;
+  r.out = dst_n;
+  r.first.resize(dst_n);
+  r.count.resize(dst_n);
+  const double scale = length / dst_n;  // source pixels per output pixel
+  auto clamp = [&](long i) { return int(std::min<long>(std::max<long>(i, 0), src_n - 1)); };
+  for (int o = 0; o < dst_n; ++o) {
+    r.first[o] = int(r.index.size());
+    if (scale > 1.0) {  // area: overlap of [lo, hi) with each source pixel
+      const double lo = start + o * scale, hi = lo + scale;
+      for (long i = long(std::floor(lo)); i < long(std::ceil(hi)); ++i) {
+        double overlap = std::min<double>(hi, i + 1) - std::max<double>(lo, i);
+        if (overlap <= 1e-9) continue;
+        r.index.push_back(clamp(i));
+        r.weight.push_back(float(overlap / scale));
+      }
+    } else {  // bilinear, half-pixel centres
+      const double c = start + (o + 0.5) * scale - 0.5;
+      const long i0 = long(std::floor(c));
+      const double f = c - i0;
+      r.index.push_back(clamp(i0));
+      r.weight.push_back(float(1.0 - f));
+      if (f > 1e-9) {
+        r.index.push_back(clamp(i0 + 1));
+        r.weight.push_back(float(f));
+      }
+    }
+    r.count[o] = int(r.index.size()) - r.first[o];
+  }
+  if (reverse) {
+    std::reverse(r.first.begin(), r.first.end());
+    std::reverse(r.count.begin(), r.count.end());
+  }
+  return r;
+}
+
+void resample(const uint8_t* src, int H, int W, int C, const AxisResampler& ry,
+              const AxisResampler& rx, float* dst) {
+  if (C < 1 || C > 4) fail("resample", "expected 1 to 4 channels, got " + std::to_string(C));
+  // Rows of the source that the vertical pass reads.
+  const int y_lo = *std::min_element(ry.index.begin(), ry.index.end());
+  const int y_hi = *std::max_element(ry.index.begin(), ry.index.end());
+  const int OW = rx.out;
+  std::vector<float> rows(size_t(y_hi - y_lo + 1) * OW * C);  // [rows, OW, C]
+  for (int y = y_lo; y <= y_hi; ++y) {
+    const uint8_t* s = src + size_t(y) * W * C;
+    float* d = rows.data() + size_t(y - y_lo) * OW * C;
+    for (int o = 0; o < OW; ++o) {
+      float acc[4] = {0, 0, 0, 0};
+      for (int k = rx.first[o]; k < rx.first[o] + rx.count[o]; ++k) {
+        const uint8_t* p = s + size_t(rx.index[k]) * C;
+        for (int c = 0; c < C && c < 4; ++c) acc[c] += rx.weight[k] * p[c];
+      }
+      for (int c = 0; c < C && c < 4; ++c) d[size_t(o) * C + c] = acc[c];
+    }
+  }
+  const size_t row_len = size_t(OW) * C;
+  for (int o = 0; o < ry.out; ++o) {
+    float* d = dst + size_t(o) * row_len;
+    std::fill(d, d + row_len, 0.f);
+    for (int k = ry.first[o]; k < ry.first[o] + ry.count[o]; ++k) {
+      const float w = ry.weight[k];
+      const float* s = rows.data() + size_t(ry.index[k] - y_lo) * row_len;
+      for (size_t j = 0; j < row_len; ++j) d[j] += w * s[j];
+    }
+  }
+}
+
+Image resize(const Image& src, int h, int w) {
+  AxisResampler ry = make_resampler(0, src.H, src.H, h), rx = make_resampler(0, src.W, src.W, w);
+  std::vector<float> f(size_t(h) * w * src.C);
+  resample(src.px.data(), src.H, src.W, src.C, ry, rx, f.data());
+  Image out(h, w, src.C);
+  for (size_t i = 0; i < f.size(); ++i)
+    out.px[i] = uint8_t(std::min(255.f, std::max(0.f, std::round(f[i]))));
+  return out;
+}
+
+Image resize_short_side(const Image& src, int short_side) {
+  if (std::min(src.H, src.W) == short_side) return src;
+  int h, w;
+  if (src.H <= src.W) {
+    h = short_side;
+    w = std::max(1, int(std::lround(double(src.W) * short_side / src.H)));
+  } else {
+    w = short_side;
+    h = std::max(1, int(std::lround(double(src.H) * short_side / src.W)));
+  }
+  return resize(src, h, w);
+}
+
+}  // namespace vd::data

@@ -1,0 +1,159 @@
+// data/loader.cpp: worker threads, the bounded set of batches in flight, and
+// the epoch's shuffle. Items are claimed one at a time in batch order, so
+// batch b is only filled while b < next_batch_ + prefetch_batches.
+#include "data/loader.h"
+
+#include <algorithm>
+#include <string>
+
+#include "data/error.h"
+#include "data/rng.h"
+
+namespace vd::data {
+
+std::shared_ptr<float> default_allocator(size_t count) {
+  return std::shared_ptr<float>(new float[count], std::default_delete<float[]>());
+}
+
+Loader::Loader(std::shared_ptr<const VideoSource> source, ClipConfig clip, LoaderConfig config)
+    : source_(std::move(source)), sampler_(*source_, std::move(clip), config.seed),
+      config_(std::move(config)) {
+  if (config_.batch_size < 1 || config_.prefetch_batches < 1 || config_.workers < 0)
+    fail("LoaderConfig", "expected batch_size >= 1, prefetch_batches >= 1, workers >= 0, got " +
+                             std::to_string(config_.batch_size) + ", " +
+                             std::to_string(config_.prefetch_batches) + ", " +
+                             std::to_string(config_.workers));
+  if (!config_.allocator) config_.allocator = default_allocator;
+  workers_ = config_.workers > 0 ? config_.workers
+                                 : std::max(1, int(std::thread::hardware_concurrency()));
+  if (batches_per_epoch() == 0)
+    fail("Loader", "expected at least one batch per epoch, got " +
+                       std::to_string(sampler_.num_items()) + " items for batch size " +
+                       std::to_string(config_.batch_size) + " with drop_last",
+         "use a smaller batch_size or drop_last = false");
+}
+
+Loader::~Loader() { stop_workers(); }
+
+size_t Loader::batches_per_epoch() const {
+  const size_t n = sampler_.num_items(), b = size_t(config_.batch_size);
+  return config_.drop_last ? n / b : (n + b - 1) / b;
+}
+
+void Loader::stop_workers() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  work_cv_.notify_all();
+  ready_cv_.notify_all();
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
+}
+
+void Loader::start_epoch(int64_t epoch) {
+  stop_workers();
+  const size_t items = sampler_.num_items();
+  order_.resize(items);
+  for (size_t i = 0; i < items; ++i) order_[i] = i;
+  if (config_.shuffle) {
+    Rng rng(config_.seed, uint64_t(epoch), 0, kShuffle);
+    for (size_t i = items; i > 1; --i) std::swap(order_[i - 1], order_[size_t(rng.integer(0, int64_t(i) - 1))]);
+  }
+  order_.resize(std::min(items, batches_per_epoch() * size_t(config_.batch_size)));
+  slots_.clear();
+  error_ = nullptr;
+  stop_ = false;
+  started_ = true;
+  epoch_ = epoch;
+  next_item_ = next_batch_ = 0;
+  for (int i = 0; i < workers_; ++i) threads_.emplace_back([this] { worker(); });
+}
+
+Loader::Slot& Loader::open_slot(size_t b) {
+  auto found = slots_.find(b);
+  if (found != slots_.end()) return found->second;
+  const size_t B = size_t(config_.batch_size);
+  const int n = int(std::min(B, order_.size() - b * B));
+  Slot& s = slots_[b];
+  s.remaining = n;
+  s.batch.epoch = epoch_;
+  s.batch.index = b;
+  s.batch.labels.resize(n);
+  s.batch.video_ids.resize(n);
+  s.batch.clip_ids.resize(n);
+  const ClipConfig& c = sampler_.config();
+  for (int v = 0; v < sampler_.num_views(); ++v) {
+    ViewBatch vb;
+    vb.N = n;
+    vb.T = c.clip_length();
+    vb.H = c.augment.out_h;
+    vb.W = c.augment.out_w;
+    vb.data = config_.allocator(vb.numel());
+    if (!vb.data) fail("Loader", "expected a buffer of " + std::to_string(vb.numel()) +
+                                     " floats from the allocator, got null");
+    s.batch.views.push_back(std::move(vb));
+  }
+  return s;
+}
+
+void Loader::worker() {
+  const size_t B = size_t(config_.batch_size);
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    work_cv_.wait(lock, [&] {
+      return stop_ || error_ || next_item_ >= order_.size() ||
+             next_item_ / B < next_batch_ + size_t(config_.prefetch_batches);
+    });
+    if (stop_ || error_ || next_item_ >= order_.size()) return;
+    const size_t pos = next_item_++, b = pos / B;
+    const int n = int(pos % B);
+    const size_t item = order_[pos];
+    std::vector<float*> outs;
+    try {
+      Slot& s = open_slot(b);
+      s.batch.video_ids[n] = int64_t(sampler_.video_of(item));
+      s.batch.labels[n] = source_->label(sampler_.video_of(item));
+      s.batch.clip_ids[n] = sampler_.clip_of(item);
+      for (ViewBatch& vb : s.batch.views) outs.push_back(vb.clip(n));
+      lock.unlock();
+      sampler_.render(item, epoch_, outs.data());
+      lock.lock();
+    } catch (const std::exception& e) {
+      if (!lock.owns_lock()) lock.lock();
+      if (!error_)
+        error_ = std::make_exception_ptr(DataError(
+            "while loading video " + source_->name(sampler_.video_of(item)) + " (epoch " +
+            std::to_string(epoch_) + ", batch " + std::to_string(b) + "): " + e.what()));
+      ready_cv_.notify_all();
+      work_cv_.notify_all();
+      return;
+    }
+    if (--slots_[b].remaining == 0) ready_cv_.notify_all();
+  }
+}
+
+bool Loader::next(Batch& out) {
+  if (!started_) start_epoch(0);
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (next_batch_ >= batches_per_epoch()) return false;
+  ready_cv_.wait(lock, [&] {
+    auto it = slots_.find(next_batch_);
+    return error_ || (it != slots_.end() && it->second.remaining == 0);
+  });
+  if (error_) {
+    std::exception_ptr e = error_;
+    lock.unlock();
+    stop_workers();
+    std::rethrow_exception(e);
+  }
+  auto it = slots_.find(next_batch_);
+  out = std::move(it->second.batch);
+  slots_.erase(it);
+  ++next_batch_;
+  lock.unlock();
+  work_cv_.notify_all();
+  return true;
+}
+
+}  // namespace vd::data

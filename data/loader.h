@@ -1,0 +1,103 @@
+// data/loader.h: the threaded prefetching loader. Worker threads render items
+// (data/views.h) straight into the buffers of the next few batches, a bounded
+// number ahead of the consumer; batches come out in order, with a new shuffle
+// each epoch, optional drop_last, and the same content for the same (seed,
+// epoch) whatever the number of workers. An exception in a worker stops the
+// epoch and is rethrown by next() naming the video. The destructor stops and
+// joins the workers even when the consumer quits early. Buffers come from a
+// replaceable allocator so the CUDA backend can hand out pinned memory; there
+// is no CUDA here.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "data/source.h"
+#include "data/views.h"
+
+namespace vd::data {
+
+// Returns a buffer of `count` floats; the deleter returns it (to a pool, or
+// cudaFreeHost). Called from worker threads, under the loader's lock.
+using BufferAllocator = std::function<std::shared_ptr<float>(size_t count)>;
+std::shared_ptr<float> default_allocator(size_t count);
+
+struct ViewBatch {
+  int N = 0, T = 0, H = 0, W = 0, C = 3;
+  std::shared_ptr<float> data;  // [N, T, H, W, C], normalised
+  size_t numel() const { return size_t(N) * T * H * W * C; }
+  float* clip(int n) { return data.get() + size_t(n) * T * H * W * C; }
+};
+
+struct Batch {
+  std::vector<ViewBatch> views;   // usually 2 for training, 1 for evaluation
+  std::vector<int> labels;        // [N]
+  std::vector<int64_t> video_ids; // [N] index of the video in the source
+  std::vector<int> clip_ids;      // [N] evaluation clip number (0 in training)
+  int64_t epoch = 0;
+  size_t index = 0;               // batch number within the epoch
+};
+
+struct LoaderConfig {
+  int batch_size = 32;
+  int workers = 0;           // 0: one per hardware thread
+  int prefetch_batches = 3;  // batches being filled or ready ahead of the consumer
+  bool shuffle = true;
+  bool drop_last = true;
+  uint64_t seed = 0;
+  BufferAllocator allocator;  // empty: default_allocator
+};
+
+class Loader {
+ public:
+  Loader(std::shared_ptr<const VideoSource> source, ClipConfig clip, LoaderConfig config);
+  ~Loader();
+  Loader(const Loader&) = delete;
+  Loader& operator=(const Loader&) = delete;
+
+  // Starts (or restarts) an epoch: stops the running one, reshuffles, and
+  // sets the workers going. next() starts epoch 0 if none was started.
+  void start_epoch(int64_t epoch);
+  // The next batch of the epoch in order; false once the epoch is done.
+  // Rethrows a worker's error (DataError naming the video).
+  bool next(Batch& out);
+
+  size_t batches_per_epoch() const;
+  const ViewSampler& sampler() const { return sampler_; }
+  int workers() const { return workers_; }
+
+ private:
+  struct Slot {
+    Batch batch;
+    int remaining = 0;  // items not rendered yet
+  };
+  void stop_workers();
+  void worker();
+  // Allocates batch b's buffers and labels; called under the lock.
+  Slot& open_slot(size_t b);
+
+  std::shared_ptr<const VideoSource> source_;
+  ViewSampler sampler_;
+  LoaderConfig config_;
+  int workers_;
+
+  std::mutex mutex_;
+  std::condition_variable work_cv_, ready_cv_;
+  std::vector<std::thread> threads_;
+  bool started_ = false, stop_ = false;
+  std::exception_ptr error_;
+  int64_t epoch_ = 0;
+  std::vector<size_t> order_;  // items of this epoch, in batch order
+  size_t next_item_ = 0;       // position in order_ of the next item to claim
+  size_t next_batch_ = 0;      // next batch to hand out
+  std::map<size_t, Slot> slots_;
+};
+
+}  // namespace vd::data

@@ -1,0 +1,62 @@
+// data/synthetic.h: the built-in "synthetic dynamics" dataset. Each class is a
+// motion pattern (rest, constant velocity right/left/up/down, acceleration,
+// deceleration, horizontal and vertical oscillation, circular motion); the
+// appearance (textured background, object shape, colour, size, start
+// position, and the motion's own speed/phase/direction where the class leaves
+// it free) is random and independent of the class, so a single frame says
+// nothing about the label while the motion says it all. Videos are rendered on
+// demand, deterministically from (seed, subset, index); export_synthetic
+// writes them as UCF101-style frame folders with split files, so the JPEG path
+// runs on them too. No augmentation here.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/source.h"
+#include "data/splits.h"
+
+namespace vd::data {
+
+struct SyntheticConfig {
+  int height = 64, width = 64;
+  int frames = 32;  // frames per video
+  int videos_per_class = 100;
+  uint64_t seed = 0;
+  Subset subset = Subset::train;  // train and test videos come from different streams
+};
+
+class SyntheticDynamics : public VideoSource {
+ public:
+  explicit SyntheticDynamics(SyntheticConfig config);
+
+  static const std::vector<std::string>& motion_classes();
+
+  size_t size() const override { return size_t(config_.videos_per_class) * motion_classes().size(); }
+  int num_classes() const override { return int(motion_classes().size()); }
+  const std::vector<std::string>& class_names() const override { return motion_classes(); }
+  // Videos are grouped by class: video i has class i / videos_per_class.
+  int label(size_t video) const override { return int(video / size_t(config_.videos_per_class)); }
+  int num_frames(size_t) const override { return config_.frames; }
+  std::string name(size_t video) const override;
+  Clip load(size_t video, const std::vector<int>& frames) const override;
+  // All frames: [frames, height, width, 3].
+  Clip render(size_t video) const;
+
+  const SyntheticConfig& config() const { return config_; }
+  // "<Class>/v_<Class>_<train|test>_<0000>": the frame-folder path on export.
+  std::string video_path(size_t video) const;
+
+ private:
+  SyntheticConfig config_;
+};
+
+// Writes frame folders ROOT/<Class>/v_<Class>_<subset>_<i>/img_00001.jpg for
+// `train` and `test` (same size, frames and seed; their subsets must be train
+// and test) and, in ROOT, classInd.txt, trainlist01.txt and testlist01.txt in
+// the UCF101 format. Returns the number of frames written.
+size_t export_synthetic(const SyntheticConfig& train, const SyntheticConfig& test,
+                        const std::string& root, int jpeg_quality = 95);
+
+}  // namespace vd::data

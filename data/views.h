@@ -1,0 +1,55 @@
+// data/views.h: turns one dataset item into its views, the float clips the
+// trainer receives. Training: item = video; each view draws its own start
+// (unless same_clip) and its own augmentation, from (seed, epoch, video, view)
+// only. Evaluation: item = (video, clip), evenly spaced clips, centre crop, one
+// view. A view has T + k frames (k = highest derivative order in use): the
+// trainer takes the derivatives. No threads or batching here (data/loader.h).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "data/augment.h"
+#include "data/source.h"
+
+namespace vd::data {
+
+struct ClipConfig {
+  int frames = 16;       // T: frames of each view after the trainer's derivative
+  int extra_frames = 0;  // k: highest derivative order in use; clips have T + k frames
+  int stride = 1;        // frame step within a clip
+  int views = 2;         // views per training item (evaluation: always 1)
+  bool same_clip = false;  // training views share one start (augmentation still differs)
+  bool train = true;
+  int eval_clips = 10;   // evaluation clips per video
+  AugmentConfig augment;
+  int clip_length() const { return frames + extra_frames; }
+};
+
+class ViewSampler {
+ public:
+  ViewSampler(const VideoSource& source, ClipConfig config, uint64_t seed);
+
+  size_t num_items() const;
+  int num_views() const { return config_.train ? config_.views : 1; }
+  size_t video_of(size_t item) const;
+  int clip_of(size_t item) const;  // evaluation clip number, 0 for training
+  // [T + k, out_h, out_w, 3]
+  size_t view_numel() const;
+  const ClipConfig& config() const { return config_; }
+
+  // Frame indices of view `view` of `item` at `epoch`.
+  std::vector<int> frames_of(size_t item, int64_t epoch, int view) const;
+  // Augmentation of that view for frames of size H x W.
+  AugmentParams params_of(size_t item, int64_t epoch, int view, int H, int W) const;
+  // Decodes the union of the views' frames once and writes view v into
+  // outs[v], each [T + k, out_h, out_w, 3] floats, normalised.
+  void render(size_t item, int64_t epoch, float* const* outs) const;
+
+ private:
+  const VideoSource& source_;
+  ClipConfig config_;
+  uint64_t seed_;
+};
+
+}  // namespace vd::data
