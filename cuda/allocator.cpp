@@ -1,0 +1,167 @@
+// The caching device allocator behind vd::cuda::alloc/release, and pinned host
+// buffers for the data loader (API in cuda/api.h). Freed blocks go to a free
+// list per device and size class and are handed out again, so a training
+// step in steady state calls no cudaMalloc.
+//
+// Stream order makes immediate reuse safe: every kernel of the backend runs
+// on its device's single stream (cuda/context.h). A Storage may be released
+// while kernels queued on that stream still read the block; the next user of
+// the block enqueues its work on the same stream, after them. Code that uses
+// another stream must synchronise before releasing memory it touched.
+//
+// Not a splitting allocator: a block serves requests of its own size class
+// (small) or up to 1/4 smaller (large); empty_cache() returns cached blocks.
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+#include "core/backend.h"
+#include "cuda/api.h"
+#include "cuda/check.h"
+#include "cuda/context.h"
+
+namespace vd::cuda {
+
+namespace {
+
+constexpr size_t kSmallStep = 512, kSmallMax = size_t(1) << 20, kLargeStep = size_t(2) << 20;
+
+struct Block {
+  size_t size;
+  int device;
+};
+
+struct Cache {
+  std::mutex mu;
+  std::unordered_map<void*, Block> active;
+  std::multimap<std::pair<int, size_t>, void*> free;  // (device, size) -> block
+  MemoryStats stats;
+  // pinned host buffers
+  std::multimap<size_t, void*> pinned_free;
+};
+
+// Never destroyed: tensors freed by static destructors still find it.
+Cache& cache() {
+  static Cache* c = new Cache();
+  return *c;
+}
+
+// Frees every cached block (caller holds the lock).
+void release_cached(Cache& c) {
+  if (c.free.empty()) return;
+  VD_CUDA_CHECK(cudaDeviceSynchronize());
+  int current = 0;
+  VD_CUDA_CHECK(cudaGetDevice(&current));
+  for (auto& kv : c.free) {
+    VD_CUDA_CHECK(cudaSetDevice(kv.first.first));
+    VD_CUDA_CHECK(cudaFree(kv.second));
+    c.stats.reserved_bytes -= kv.first.second;
+  }
+  c.free.clear();
+  VD_CUDA_CHECK(cudaSetDevice(current));
+}
+
+}  // namespace
+
+size_t round_size(size_t n) {
+  if (n <= kSmallMax) return (n + kSmallStep - 1) / kSmallStep * kSmallStep;
+  return (n + kLargeStep - 1) / kLargeStep * kLargeStep;
+}
+
+void* alloc(size_t nbytes) {
+  context();  // checks that a GPU is there, creates the stream
+  int dev = 0;
+  VD_CUDA_CHECK(cudaGetDevice(&dev));
+  const size_t size = round_size(nbytes == 0 ? 1 : nbytes);
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  auto it = c.free.lower_bound({dev, size});
+  const size_t limit = size <= kSmallMax ? size : size + size / 4;
+  void* p = nullptr;
+  size_t got = size;
+  if (it != c.free.end() && it->first.first == dev && it->first.second <= limit) {
+    p = it->second;
+    got = it->first.second;
+    c.free.erase(it);
+    ++c.stats.cache_hits;
+  } else {
+    cudaError_t e = cudaMalloc(&p, size);
+    if (e == cudaErrorMemoryAllocation) {  // give the cache back and try once more
+      cudaGetLastError();
+      release_cached(c);
+      e = cudaMalloc(&p, size);
+    }
+    VD_CHECK(e == cudaSuccess, "cudaMalloc(" << size << " bytes) failed: " << cudaGetErrorName(e)
+                                             << " (" << cudaGetErrorString(e) << "); in use "
+                                             << c.stats.current_bytes << " B, reserved "
+                                             << c.stats.reserved_bytes
+                                             << " B; hint: lower the batch size or use bf16");
+    ++c.stats.device_mallocs;
+    c.stats.reserved_bytes += size;
+  }
+  c.active[p] = Block{got, dev};
+  c.stats.current_bytes += got;
+  if (c.stats.current_bytes > c.stats.peak_bytes) c.stats.peak_bytes = c.stats.current_bytes;
+  return p;
+}
+
+void release(void* ptr, size_t) {
+  if (!ptr) return;
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  auto it = c.active.find(ptr);
+  if (it == c.active.end()) return;  // not ours: ignore rather than abort in a destructor
+  c.stats.current_bytes -= it->second.size;
+  c.free.emplace(std::make_pair(it->second.device, it->second.size), ptr);
+  c.active.erase(it);
+}
+
+MemoryStats memory_stats() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  return c.stats;
+}
+
+void reset_peak_memory() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.stats.peak_bytes = c.stats.current_bytes;
+}
+
+void empty_cache() {
+  if (!is_available()) return;
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  release_cached(c);
+}
+
+// --- pinned host memory ------------------------------------------------------------
+
+static void pinned_return(void* p, size_t nbytes) {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.pinned_free.emplace(nbytes, p);
+}
+
+std::function<std::shared_ptr<float>(size_t)> pinned_allocator() {
+  VD_CHECK(is_available(), "pinned_allocator: no CUDA device found; hint: use the loader's "
+                           "default (pageable) allocator on the CPU");
+  return [](size_t count) -> std::shared_ptr<float> {
+    const size_t nbytes = round_size(count * sizeof(float));
+    void* p = nullptr;
+    {
+      Cache& c = cache();
+      std::lock_guard<std::mutex> lock(c.mu);
+      auto it = c.pinned_free.find(nbytes);
+      if (it != c.pinned_free.end()) {
+        p = it->second;
+        c.pinned_free.erase(it);
+      }
+    }
+    if (!p) VD_CUDA_CHECK(cudaHostAlloc(&p, nbytes, cudaHostAllocDefault));
+    return std::shared_ptr<float>(static_cast<float*>(p),
+                                  [nbytes](float* q) { pinned_return(q, nbytes); });
+  };
+}
+
+}  // namespace vd::cuda

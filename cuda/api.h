@@ -1,0 +1,53 @@
+// The CUDA backend's own public API beyond core/backend.h: memory statistics
+// of the caching allocator, pinned host buffers for the data loader, and the
+// convolution-algorithm settings. Declared for every build: with CUDA=0 the
+// stub (cuda/stub/cuda_stub.cpp) returns zeros and refuses pinned memory.
+// Not the kernels (core/kernel_list.inc) and not the precision setting
+// (core/precision.h).
+#pragma once
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace vd::cuda {
+
+// --- caching allocator (cuda/allocator.cpp) -----------------------------------
+struct MemoryStats {
+  size_t current_bytes = 0;   // in blocks handed out now (rounded sizes)
+  size_t peak_bytes = 0;      // max of current_bytes since start or reset_peak_memory()
+  size_t reserved_bytes = 0;  // held from cudaMalloc: in use plus cached
+  size_t device_mallocs = 0;  // cudaMalloc calls so far
+  size_t cache_hits = 0;      // allocations served from the cache
+};
+MemoryStats memory_stats();
+void reset_peak_memory();
+// Returns every cached (free) block to the driver; blocks in use stay.
+void empty_cache();
+// The size a request of `nbytes` is rounded to: 512 B steps up to 1 MiB, then
+// 2 MiB steps. Blocks are reused by this size class.
+size_t round_size(size_t nbytes);
+
+// Pinned (page-locked) host memory for the data loader: a callback with the
+// signature of data::BufferAllocator that hands out `count` floats; freed
+// buffers go back to a cache keyed by size. Throws when there is no GPU.
+std::function<std::shared_ptr<float>(size_t count)> pinned_allocator();
+
+// --- convolution algorithms (cuda/conv.cpp) --------------------------------
+// benchmark: choose each shape's algorithm by timing (cudnnFind*) instead of
+// cuDNN's heuristics. deterministic (default on): only algorithms whose
+// results repeat bit for bit. Changing either clears the algorithm cache.
+void set_conv_benchmark(bool on);
+bool conv_benchmark();
+void set_conv_deterministic(bool on);
+bool conv_deterministic();
+struct ConvCacheStats {
+  size_t entries = 0, hits = 0, misses = 0;
+};
+ConvCacheStats conv_cache_stats();
+void conv_cache_clear();
+// "fwd algo 1, workspace 0 B" for the last convolution of each kind (0 fwd,
+// 1 backward-data, 2 backward-filter); "" before the first.
+std::string conv_last_choice(int kind);
+
+}  // namespace vd::cuda
