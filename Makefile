@@ -21,7 +21,7 @@ CXXFLAGS := -std=c++17 $(OPT) -g -Wall -Wextra -Wno-unused-parameter -fPIC -pthr
 NVFLAGS  := -std=c++17 $(OPT) -I. $(CUDA_ARCH) -Xcompiler -fPIC,-pthread -MMD -MP --expt-relaxed-constexpr
 LDLIBS   := -pthread -lm
 
-LIB_DIRS := core core/cpu autograd layers layers/optim vididi data
+LIB_DIRS := core core/cpu autograd layers layers/optim vididi vididi/models vididi/eval vididi/cli data
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cpp))
 ifeq ($(CUDA),1)
 CU_SRCS  := $(wildcard cuda/*.cu) $(wildcard cuda/*.cpp)
