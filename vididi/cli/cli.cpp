@@ -1,0 +1,67 @@
+// vididi/cli/cli.cpp: subcommand dispatch, top-level help, and the one place
+// where errors become a single line on stderr and exit code 1.
+#include "vididi/cli/cli.h"
+
+#include <exception>
+
+namespace vd::cli {
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table{
+      {"pretrain", "self-supervised pretraining (ViDiDi or the plain framework) of an encoder", cmd_pretrain},
+      {"retrieve", "video retrieval R@1/5/10/20/50: test videos query the train videos", cmd_retrieve},
+      {"linear", "linear probe on frozen features: clip and video top-1", cmd_linear},
+      {"finetune", "fine-tune the whole encoder with a classifier: video top-1", cmd_finetune},
+      {"bench", "time one training step: step ms, clips/s, peak memory", cmd_bench},
+      {"show", "write the derivative picture (frames, 1st and 2nd differences) of one clip", cmd_show},
+      {"synth", "export the synthetic dynamics dataset as frame folders with split files", cmd_synth},
+      {"info", "devices, versions, build settings, encoder parameters and FLOPs", cmd_info},
+      {"demo", "the `make run` job: synthetic data, pretrain, retrieval of three encoders", cmd_demo},
+  };
+  return table;
+}
+
+namespace {
+void top_help(std::ostream& out) {
+  out << "usage: vididi <command> [--config FILE] [--key value ...]\n"
+         "ViDiDi: video self-supervised learning with temporal derivatives as views.\n\ncommands:\n";
+  for (const auto& c : commands()) {
+    std::string n = c.name;
+    out << "  " << n << std::string(10 - n.size(), ' ') << c.summary << "\n";
+  }
+  out << "\n`vididi <command> --help` lists the command's keys (also in docs/CONFIG.md).\n";
+}
+
+std::string one_line(std::string s) {
+  for (char& c : s)
+    if (c == '\n' || c == '\r') c = ' ';
+  return s;
+}
+}  // namespace
+
+int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    top_help(out);
+    return args.empty() ? 1 : 0;
+  }
+  const Command* cmd = nullptr;
+  for (const auto& c : commands())
+    if (args[0] == c.name) cmd = &c;
+  if (!cmd) {
+    err << "vididi: error: unknown command '" << args[0] << "'; run `vididi --help` for the list\n";
+    return 1;
+  }
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  try {
+    return cmd->run(rest, out);
+  } catch (const std::exception& e) {
+    out.flush();
+    err << "vididi " << cmd->name << ": error: " << one_line(e.what()) << "\n";
+    return 1;
+  } catch (...) {
+    err << "vididi " << cmd->name << ": error: unknown exception\n";
+    return 1;
+  }
+}
+
+}  // namespace vd::cli

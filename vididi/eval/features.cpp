@@ -1,0 +1,87 @@
+// vididi/eval/features.cpp: evaluation-clip feature extraction with the data
+// layer's loader (eval mode: evenly spaced clips, centre crop) and a frozen
+// encoder under no-grad.
+#include "vididi/eval/features.h"
+
+#include <cstring>
+
+#include "autograd/node.h"
+#include "data/loader.h"
+#include "layers/module.h"
+#include "vididi/derivatives.h"
+
+namespace vd::eval {
+
+namespace {
+// v: [N, T + k, H, W, C] floats on the host -> a tensor on `device`.
+Tensor view_to_tensor(const data::ViewBatch& v, Device device) {
+  Tensor t = Tensor::empty({v.N, v.T, v.H, v.W, v.C});
+  std::memcpy(t.data<float>(), v.data.get(), v.numel() * sizeof(float));
+  return device.is_cpu() ? t : t.to(device);
+}
+}  // namespace
+
+VideoFeatures extract_features(nn::Module& encoder, std::shared_ptr<const data::VideoSource> source,
+                               const ExtractOptions& o) {
+  VD_CHECK(source != nullptr, "extract_features: expected a dataset, got none");
+  VD_CHECK(o.clips >= 1 && o.frames >= 1 && o.stride >= 1 && o.batch >= 1 && o.order >= 0 &&
+               o.order <= 2 && o.crop >= 8,
+           "extract_features: expected clips, frames, stride, batch >= 1, order in 0..2 and crop >= 8, got clips="
+               << o.clips << " frames=" << o.frames << " stride=" << o.stride << " batch=" << o.batch
+               << " order=" << o.order << " crop=" << o.crop);
+  data::ClipConfig clip;
+  clip.frames = o.frames;
+  clip.extra_frames = o.order;
+  clip.stride = o.stride;
+  clip.train = false;
+  clip.eval_clips = o.clips;
+  clip.augment.out_h = clip.augment.out_w = o.crop;
+  data::LoaderConfig lc;
+  lc.batch_size = o.batch;
+  lc.workers = o.workers;
+  lc.shuffle = false;
+  lc.drop_last = false;
+  data::Loader loader(source, clip, lc);
+
+  VideoFeatures f;
+  f.videos = int64_t(source->size());
+  f.clips = o.clips;
+  f.class_names = source->class_names();
+  for (size_t v = 0; v < source->size(); ++v) {
+    f.labels.push_back(source->label(v));
+    f.names.push_back(source->name(v));
+  }
+  const int64_t total = f.videos * f.clips;
+  int64_t done = 0;
+
+  encoder.eval();
+  autograd::NoGradGuard no_grad;
+  loader.start_epoch(0);
+  data::Batch batch;
+  while (loader.next(batch)) {
+    Tensor x = view_to_tensor(batch.views.at(0), o.device);
+    if (o.order > 0 || batch.views[0].T != o.frames)
+      x = vididi::derivative_view(x, o.order, o.frames);
+    Tensor y = encoder.forward(x);  // [N, D]
+    VD_CHECK(y.dim() == 2 && y.size(0) == batch.views[0].N,
+             "extract_features: expected the encoder to give [N, D] with N = "
+                 << batch.views[0].N << ", got " << describe(y)
+                 << "; hint: pass an encoder whose forward pools its features");
+    if (f.dim == 0) {
+      f.dim = y.size(1);
+      f.data.assign(size_t(total * f.dim), 0.f);
+    }
+    std::vector<double> h = y.to_vector();
+    for (int n = 0; n < batch.views[0].N; ++n) {
+      const int64_t v = batch.video_ids[n], c = batch.clip_ids[n];
+      float* dst = f.data.data() + (v * f.clips + c) * f.dim;
+      for (int64_t d = 0; d < f.dim; ++d) dst[d] = float(h[size_t(n * f.dim + d)]);
+    }
+    done += batch.views[0].N;
+    if (o.progress) o.progress(done, total);
+  }
+  VD_CHECK(done == total, "extract_features: expected " << total << " clips from the loader, got " << done);
+  return f;
+}
+
+}  // namespace vd::eval

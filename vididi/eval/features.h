@@ -1,0 +1,40 @@
+// vididi/eval/features.h: runs a frozen encoder over the evaluation clips of a
+// dataset (DESIGN.md §7: n evenly spaced clips per video, centre crop, no
+// colour change) and collects its pooled features per clip. The encoder runs
+// in eval mode under autograd::NoGradGuard; the clips are raw frames (order
+// 0) unless `order` says otherwise. Not here: what is done with the features
+// (retrieval.h, linear_probe.h).
+#pragma once
+#include <functional>
+#include <memory>
+
+#include "core/tensor.h"
+#include "data/source.h"
+#include "vididi/eval/retrieval.h"
+
+namespace vd::nn {
+class Module;
+}
+
+namespace vd::eval {
+
+struct ExtractOptions {
+  int clips = 10;     // evaluation clips per video, evenly spaced
+  int frames = 16;    // T of each clip
+  int stride = 1;     // frame step within a clip
+  int crop = 112;     // centre crop side (frames smaller than it are resized)
+  int order = 0;      // derivative order fed to the encoder (0 = raw frames)
+  int batch = 16;     // clips per forward pass
+  int workers = 0;    // loader threads (0 = one per hardware thread)
+  Device device = Device::cpu();
+  // Called after each batch with (clips done, clips total); may be empty.
+  std::function<void(int64_t, int64_t)> progress;
+};
+
+// Features of every evaluation clip of every video of `source`:
+// [videos, clips, feature dim]. `encoder` maps [N, T, H, W, 3] to [N, D] and
+// must already live on options.device; it is left in eval mode.
+VideoFeatures extract_features(nn::Module& encoder, std::shared_ptr<const data::VideoSource> source,
+                               const ExtractOptions& options);
+
+}  // namespace vd::eval
