@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace vd::cuda {
 
@@ -49,5 +50,11 @@ void conv_cache_clear();
 // "fwd algo 1, workspace 0 B" for the last convolution of each kind (0 fwd,
 // 1 backward-data, 2 backward-filter); "" before the first.
 std::string conv_last_choice(int kind);
+
+// --- timing (cuda/runtime.cpp) -----------------------------------------------
+// Enqueues `work` `iters` times on the current device's stream with a CUDA
+// event between calls, waits once, and returns each call's GPU time in ms.
+// For benchmarks: the host runs ahead, so launch gaps do not count.
+std::vector<float> time_each_ms(const std::function<void()>& work, int iters);
 
 }  // namespace vd::cuda

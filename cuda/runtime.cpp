@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/backend.h"
+#include "cuda/api.h"
 #include "cuda/check.h"
 #include "cuda/context.h"
 
@@ -129,6 +130,31 @@ void synchronize() {
       if (c) ctxs.push_back(c);
   }
   for (DeviceContext* c : ctxs) VD_CUDA_CHECK(cudaStreamSynchronize(c->stream));
+}
+
+// --- timing ----------------------------------------------------------------------
+
+std::vector<float> time_each_ms(const std::function<void()>& work, int iters) {
+  VD_CHECK(iters > 0, "time_each_ms: expected iters > 0, got " << iters);
+  cudaStream_t s = stream();
+  std::vector<cudaEvent_t> ev(size_t(iters) + 1);
+  for (auto& e : ev) VD_CUDA_CHECK(cudaEventCreate(&e));
+  std::vector<float> ms(size_t(iters));
+  try {
+    VD_CUDA_CHECK(cudaEventRecord(ev[0], s));
+    for (int i = 0; i < iters; ++i) {
+      work();
+      VD_CUDA_CHECK(cudaEventRecord(ev[size_t(i) + 1], s));
+    }
+    VD_CUDA_CHECK(cudaEventSynchronize(ev.back()));
+    for (int i = 0; i < iters; ++i)
+      VD_CUDA_CHECK(cudaEventElapsedTime(&ms[size_t(i)], ev[size_t(i)], ev[size_t(i) + 1]));
+  } catch (...) {
+    for (auto& e : ev) cudaEventDestroy(e);
+    throw;
+  }
+  for (auto& e : ev) VD_CUDA_CHECK(cudaEventDestroy(e));
+  return ms;
 }
 
 }  // namespace vd::cuda

@@ -2,6 +2,7 @@
 // kernel throws "built without CUDA" and is_available() is false, so
 // programs fall back to the CPU with a clear message.
 #include "core/backend.h"
+#include "cuda/api.h"
 
 namespace vd::cuda {
 
@@ -43,5 +44,21 @@ void batch_norm_backward(const Tensor&, const Tensor&, const Tensor&, const Tens
 }
 void softmax_forward(const Tensor&, bool, Tensor&) { no_cuda("softmax"); }
 void softmax_backward(const Tensor&, const Tensor&, bool, Tensor&) { no_cuda("softmax"); }
+
+// cuda/api.h: statistics read as zero, settings are kept but unused.
+MemoryStats memory_stats() { return {}; }
+void reset_peak_memory() {}
+void empty_cache() {}
+size_t round_size(size_t n) { return n; }
+std::function<std::shared_ptr<float>(size_t)> pinned_allocator() { no_cuda("pinned_allocator"); }
+static bool g_benchmark = false, g_deterministic = true;
+void set_conv_benchmark(bool on) { g_benchmark = on; }
+bool conv_benchmark() { return g_benchmark; }
+void set_conv_deterministic(bool on) { g_deterministic = on; }
+bool conv_deterministic() { return g_deterministic; }
+ConvCacheStats conv_cache_stats() { return {}; }
+void conv_cache_clear() {}
+std::string conv_last_choice(int) { return ""; }
+std::vector<float> time_each_ms(const std::function<void()>&, int) { no_cuda("time_each_ms"); }
 
 }  // namespace vd::cuda
