@@ -42,10 +42,22 @@ Mat toward_gray(double s) {
   return m;
 }
 
+Mat inverse(const Mat& m) {
+  Mat r{};
+  const double det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) -
+                     m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
+                     m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j)  // cofactor of m[j][i]
+      r[i][j] = (m[(j + 1) % 3][(i + 1) % 3] * m[(j + 2) % 3][(i + 2) % 3] -
+                 m[(j + 1) % 3][(i + 2) % 3] * m[(j + 2) % 3][(i + 1) % 3]) / det;
+  return r;
+}
+
 // Rotation of the chroma plane (I, Q) of YIQ by `turns` of a full circle.
 Mat hue_rotation(double turns) {
   const Mat to_yiq{{{0.299, 0.587, 0.114}, {0.596, -0.274, -0.322}, {0.211, -0.523, 0.312}}};
-  const Mat from_yiq{{{1.0, 0.956, 0.621}, {1.0, -0.272, -0.647}, {1.0, -1.106, 1.703}}};
+  const Mat from_yiq = inverse(to_yiq);  // exact, so that hue 0 is the identity
   const double c = std::cos(2 * kPi * turns), s = std::sin(2 * kPi * turns);
   const Mat rot{{{1, 0, 0}, {0, c, -s}, {0, s, c}}};
   return matmul(from_yiq, matmul(rot, to_yiq));

@@ -102,10 +102,11 @@ Image FrameFolderDataset::decode_one(size_t v, int f) const {
     try {
       Image img = decode(cand);
       if (cand != f) {
-        ++*corrupt_;
+        const size_t skipped = ++*corrupt_;
         std::lock_guard<std::mutex> lock(warn_mutex());
-        std::cerr << "vididi data: warning: skipping unreadable frame " << frame_path(v, f)
-                  << " (" << first_error << "); using frame " << cand + 1 << " instead\n";
+        std::cerr << "vididi data: warning: frame " << frame_path(v, f) << " does not decode; using frame "
+                  << cand + 1 << " of the same video instead (on_corrupt = skip, " << skipped
+                  << " skipped so far)\n";
       }
       return img;
     } catch (const DataError& e) {

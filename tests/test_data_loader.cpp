@@ -1,0 +1,197 @@
+// tests/test_data_loader.cpp: the threaded loader. An epoch visits every
+// item once in a fresh shuffled order, drop_last drops the partial batch, the
+// batches are the same whatever the worker count, the allocator hook supplies
+// every buffer, evaluation batches list (video, clip), a worker's error reaches
+// the consumer naming the video, and stopping early or restarting never hangs.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <numeric>
+
+#include "data/loader.h"
+#include "data/synthetic.h"
+#include "tests/test_data_util.h"
+
+namespace vd::data {
+namespace {
+
+std::shared_ptr<const VideoSource> small_synthetic(int per_class = 3) {
+  SyntheticConfig c;
+  c.height = c.width = 16;
+  c.frames = 12;
+  c.videos_per_class = per_class;
+  return std::make_shared<SyntheticDynamics>(c);
+}
+
+ClipConfig small_clip() {
+  ClipConfig c;
+  c.frames = 4;
+  c.extra_frames = 1;
+  c.augment.out_h = c.augment.out_w = 8;
+  return c;
+}
+
+LoaderConfig loader_config(int batch, int workers, bool drop_last) {
+  LoaderConfig l;
+  l.batch_size = batch;
+  l.workers = workers;
+  l.drop_last = drop_last;
+  l.seed = 11;
+  return l;
+}
+
+std::vector<int64_t> epoch_ids(Loader& loader, int64_t epoch) {
+  loader.start_epoch(epoch);
+  std::vector<int64_t> ids;
+  for (Batch b; loader.next(b);) {
+    EXPECT_EQ(b.epoch, epoch);
+    ids.insert(ids.end(), b.video_ids.begin(), b.video_ids.end());
+  }
+  return ids;
+}
+
+TEST(DataLoader, EpochVisitsEveryVideoOnceInAFreshOrder) {
+  auto src = small_synthetic();  // 30 videos
+  Loader loader(src, small_clip(), loader_config(4, 2, false));
+  EXPECT_EQ(loader.batches_per_epoch(), 8u);
+  Batch b;
+  size_t n = 0, last_n = 0;
+  for (; loader.next(b); ++n) {  // epoch 0 starts by itself
+    ASSERT_EQ(b.views.size(), 2u);
+    EXPECT_EQ(b.index, n);
+    for (const ViewBatch& v : b.views) {
+      EXPECT_EQ(v.T, 5);
+      EXPECT_EQ(v.H, 8);
+      EXPECT_EQ(v.C, 3);
+      EXPECT_EQ(v.N, int(b.labels.size()));
+    }
+    for (size_t i = 0; i < b.labels.size(); ++i) EXPECT_EQ(b.labels[i], src->label(size_t(b.video_ids[i])));
+    last_n = b.labels.size();
+  }
+  EXPECT_EQ(n, 8u);
+  EXPECT_EQ(last_n, 2u);
+  std::vector<int64_t> e0 = epoch_ids(loader, 0), e1 = epoch_ids(loader, 1), sorted = e0;
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<int64_t> all(30);
+  std::iota(all.begin(), all.end(), 0);
+  EXPECT_EQ(sorted, all);
+  EXPECT_NE(e0, all);  // shuffled
+  EXPECT_NE(e0, e1);   // reshuffled
+  EXPECT_EQ(e0, epoch_ids(loader, 0));  // and reproducible
+}
+
+TEST(DataLoader, DropLastDropsThePartialBatch) {
+  Loader loader(small_synthetic(), small_clip(), loader_config(4, 2, true));
+  std::vector<int64_t> ids = epoch_ids(loader, 3);
+  EXPECT_EQ(ids.size(), 28u);
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(std::unique(ids.begin(), ids.end()), ids.end());
+  testing::expect_data_error([&] { Loader(small_synthetic(1), small_clip(), loader_config(64, 1, true)); },
+                             {"at least one batch", "drop_last"});
+}
+
+TEST(DataLoader, SameBatchesWhateverTheWorkerCount) {
+  auto src = small_synthetic();
+  Loader one(src, small_clip(), loader_config(5, 1, true)), three(src, small_clip(), loader_config(5, 3, true));
+  one.start_epoch(2);
+  three.start_epoch(2);
+  for (Batch a, b; one.next(a);) {
+    ASSERT_TRUE(three.next(b));
+    EXPECT_EQ(a.video_ids, b.video_ids);
+    for (int v = 0; v < 2; ++v)
+      ASSERT_TRUE(std::equal(a.views[v].data.get(), a.views[v].data.get() + a.views[v].numel(),
+                             b.views[v].data.get()));
+  }
+}
+
+TEST(DataLoader, AllocatorHookSuppliesEveryBuffer) {
+  auto count = std::make_shared<std::atomic<int>>(0);
+  LoaderConfig l = loader_config(6, 2, true);
+  l.allocator = [count](size_t n) {
+    ++*count;
+    return default_allocator(n);
+  };
+  Loader loader(small_synthetic(), small_clip(), l);
+  for (Batch b; loader.next(b);) {}
+  EXPECT_EQ(count->load(), 5 * 2);  // 5 batches x 2 views
+}
+
+TEST(DataLoader, EvaluationBatchesListVideoAndClip) {
+  ClipConfig c = small_clip();
+  c.train = false;
+  c.eval_clips = 2;
+  LoaderConfig l = loader_config(4, 2, false);
+  l.shuffle = false;
+  Loader loader(small_synthetic(1), c, l);  // 10 videos x 2 clips
+  std::vector<int64_t> ids;
+  std::vector<int> clips;
+  for (Batch b; loader.next(b);) {
+    ASSERT_EQ(b.views.size(), 1u);
+    ids.insert(ids.end(), b.video_ids.begin(), b.video_ids.end());
+    clips.insert(clips.end(), b.clip_ids.begin(), b.clip_ids.end());
+  }
+  ASSERT_EQ(ids.size(), 20u);
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(ids[i], i / 2);
+    EXPECT_EQ(clips[i], i % 2);
+  }
+}
+
+// Delegates to a synthetic set but fails on one video, as a corrupt file would.
+class FailingSource : public SyntheticDynamics {
+ public:
+  FailingSource(SyntheticConfig c, size_t bad, bool data_error)
+      : SyntheticDynamics(c), bad_(bad), data_error_(data_error) {}
+  Clip load(size_t video, const std::vector<int>& frames) const override {
+    if (video == bad_) {
+      if (data_error_) throw DataError("decoder broke");
+      throw std::runtime_error("out of something");
+    }
+    return SyntheticDynamics::load(video, frames);
+  }
+
+ private:
+  size_t bad_;
+  bool data_error_;
+};
+
+TEST(DataLoader, WorkerErrorReachesTheConsumerNamingTheVideo) {
+  SyntheticConfig c;
+  c.height = c.width = 16;
+  c.frames = 12;
+  c.videos_per_class = 3;
+  for (bool data_error : {true, false}) {
+    auto src = std::make_shared<FailingSource>(c, 7, data_error);
+    Loader loader(src, small_clip(), loader_config(4, 3, true));
+    testing::expect_data_error([&] { for (Batch b; loader.next(b);) {} },
+                               {"while loading video " + src->name(7), data_error ? "decoder broke" : "out of something"});
+    testing::expect_data_error([&] { Batch b; loader.next(b); }, {src->name(7)});  // stays failed
+  }
+}
+
+TEST(DataLoader, StopsCleanlyWhenTheConsumerQuitsEarlyOrRestarts) {
+  auto run = std::async(std::launch::async, [] {
+    auto src = small_synthetic(10);  // 100 videos
+    { Loader never_read(src, small_clip(), loader_config(4, 3, true)); }
+    {
+      Loader loader(src, small_clip(), loader_config(4, 3, true));
+      Batch b;
+      EXPECT_TRUE(loader.next(b));  // workers now blocked on the prefetch bound
+    }
+    Loader loader(src, small_clip(), loader_config(4, 2, true));
+    Batch b;
+    loader.next(b);
+    loader.start_epoch(1);  // restart mid-epoch
+    EXPECT_TRUE(loader.next(b));
+    EXPECT_EQ(b.epoch, 1);
+    EXPECT_EQ(b.index, 0u);
+  });
+  ASSERT_EQ(run.wait_for(std::chrono::seconds(20)), std::future_status::ready) << "loader shutdown hangs";
+  run.get();
+}
+
+}  // namespace
+}  // namespace vd::data

@@ -1,0 +1,59 @@
+// tests/test_data_util.h: helpers shared by the data tests: a temporary
+// folder removed at scope exit, file writing, the fixture folder, and a check
+// that a call throws DataError whose message contains given pieces.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "data/error.h"
+
+namespace vd::data::testing {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "vididi_data_XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed for " + tmpl);
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& rel) const { return path_ + "/" + rel; }
+
+ private:
+  std::string path_;
+};
+
+inline void write_file(const std::string& path, const std::string& text) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+// tests/data/, found from this header's path (the tests run from the repo root).
+inline std::string fixture(const std::string& rel) {
+  return (std::filesystem::path(__FILE__).parent_path() / "data" / rel).string();
+}
+
+// Fails unless f throws DataError whose message contains every piece.
+inline void expect_data_error(const std::function<void()>& f, const std::vector<std::string>& pieces) {
+  try {
+    f();
+    ADD_FAILURE() << "expected DataError, nothing was thrown";
+  } catch (const DataError& e) {
+    const std::string msg = e.what();
+    for (const std::string& p : pieces)
+      EXPECT_NE(msg.find(p), std::string::npos) << "message lacks '" << p << "': " << msg;
+  }
+}
+
+}  // namespace vd::data::testing
