@@ -1,0 +1,127 @@
+// tests/test_cli_commands.cpp: the vididi subcommands called in-process with
+// argv arrays on tiny data: synth -> show -> retrieve (and saved features) ->
+// linear, finetune, info; and their error cases (one line on stderr, exit 1).
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <sys/stat.h>
+
+#include "vididi/cli/cli.h"
+
+using namespace vd::cli;
+
+namespace {
+struct Result {
+  int code;
+  std::string out, err;
+};
+Result cli(const std::vector<std::string>& args) {
+  std::ostringstream out, err;
+  int code = run(args, out, err);
+  return {code, out.str(), err.str()};
+}
+bool exists(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0;
+}
+// An error is exactly one line on stderr, and the exit code is 1.
+void expect_one_line_error(const Result& r, const std::string& needle) {
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+  ASSERT_FALSE(r.err.empty());
+  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;
+}
+
+// Tiny synthetic settings shared by the commands below (16x16 frames,
+// width/16 R3D-18, 4-frame clips, 2 clips per video).
+const std::vector<std::string> kTiny{"--encoder", "r3d_18", "--width_divisor", "16", "--frames", "4",
+                                     "--crop", "16", "--clips", "2", "--batch", "8", "--workers", "1",
+                                     "--device", "cpu"};
+std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+const std::string& exported() {  // synth once, shared by the tests
+  static const std::string dir = ::testing::TempDir() + "cli_synth_export";
+  static bool done = false;
+  if (!done) {
+    Result r = cli({"synth", "--out", dir, "--size", "16", "--frames", "6", "--train_per_class", "2",
+                    "--test_per_class", "1", "--seed", "3"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    done = true;
+  }
+  return dir;
+}
+}  // namespace
+
+TEST(CliCommands, SynthWritesFrameFoldersAndSplits) {
+  const std::string& dir = exported();
+  EXPECT_TRUE(exists(dir + "/classInd.txt"));
+  EXPECT_TRUE(exists(dir + "/trainlist01.txt"));
+  EXPECT_TRUE(exists(dir + "/testlist01.txt"));
+  expect_one_line_error(cli({"synth"}), "needs --out");
+  expect_one_line_error(cli({"synth", "--out", dir, "--size", "0"}), "'size'");
+  expect_one_line_error(cli({"synth", "--out", dir, "--jpeg_quality", "high"}), "expected an integer");
+}
+
+TEST(CliCommands, ShowWritesThePicture) {
+  const std::string png = ::testing::TempDir() + "cli_show.png";
+  Result r = cli({"show", "--dataset", "ucf101", "--data_root", exported(), "--frames", "4", "--out", png});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(exists(png));
+  expect_one_line_error(cli({"show", "--video", "100000", "--synth_size", "16"}), "'video'");
+  expect_one_line_error(cli({"show", "--frames", "2"}), "'frames'");
+}
+
+TEST(CliCommands, RetrieveOnExportedFramesThenFromSavedFeatures) {
+  const std::string run_dir = ::testing::TempDir() + "cli_retrieve_run";
+  const std::string feat = ::testing::TempDir() + "cli_feats";
+  Result r = cli(with({"retrieve", "--dataset", "ucf101", "--data_root", exported(), "--out", run_dir,
+                       "--save_features", feat, "--ks", "1,5"},
+                      kTiny));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("R@1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("R@5"), std::string::npos) << r.out;
+  EXPECT_TRUE(exists(run_dir + "/retrieval.json"));
+  EXPECT_TRUE(exists(run_dir + "/report.md"));
+  EXPECT_TRUE(exists(run_dir + "/config.txt"));
+  // From the saved features: the same table without running the encoder.
+  Result again = cli({"retrieve", "--load_features", feat, "--ks", "1,5"});
+  ASSERT_EQ(again.code, 0) << again.err;
+  auto table = [](const std::string& s) { return s.substr(s.find("encoder")); };
+  EXPECT_EQ(table(again.out), table(r.out));
+  // The linear probe on the same cached features.
+  Result lin = cli({"linear", "--load_features", feat, "--epochs", "2"});
+  ASSERT_EQ(lin.code, 0) << lin.err;
+  EXPECT_NE(lin.out.find("video top-1"), std::string::npos) << lin.out;
+  expect_one_line_error(cli({"linear", "--load_features", feat, "--optimizer", "lbfgs"}), "'optimizer'");
+}
+
+TEST(CliCommands, RetrieveErrors) {
+  expect_one_line_error(cli({"retrieve", "--bogus", "1"}), "unknown key 'bogus'");
+  expect_one_line_error(cli({"retrieve", "--frames", "x"}), "'frames'");
+  expect_one_line_error(cli({"retrieve", "--dataset", "ucf101"}), "needs --data_root");
+  expect_one_line_error(cli({"retrieve", "--dataset", "ucf101", "--data_root", "/nonexistent/frames"}),
+                        "/nonexistent/frames");
+  expect_one_line_error(cli({"retrieve", "--ks", "5,1"}), "'ks'");
+  expect_one_line_error(cli({"retrieve", "--device", "gpu7"}), "'device'");
+  expect_one_line_error(cli({"retrieve", "--load_features", "/nonexistent/feats"}), "/nonexistent/feats");
+  expect_one_line_error(cli({"retrieve", "--checkpoint", "/nonexistent/run"}), "/nonexistent/run");
+}
+
+TEST(CliCommands, FinetuneTiny) {
+  Result r = cli(with({"finetune", "--synth_size", "16", "--synth_frames", "6", "--synth_train_per_class", "2",
+                       "--synth_test_per_class", "1", "--epochs", "1", "--warmup_epochs", "0"},
+                      with(kTiny, {"--batch", "4"})));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("video top-1"), std::string::npos) << r.out;
+  expect_one_line_error(cli({"finetune", "--dropout", "1.5"}), "'dropout'");
+}
+
+TEST(CliCommands, InfoListsEncoders) {
+  Result r = cli({"info", "--encoders", "r3d_18,s3d", "--width_divisor", "8"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("r3d_18"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("code version"), std::string::npos) << r.out;
+  expect_one_line_error(cli({"info", "--encoders", "resnet50"}), "resnet50");
+}
