@@ -82,7 +82,7 @@ test: deps
 
 run: deps
 	@$(MAKE) --no-print-directory build-all
-	$(BUILD)/train_small
+	$(BUILD)/vididi demo
 
 clean:
 	rm -rf $(BUILD)
