@@ -55,6 +55,15 @@ Tensor avg_pool3d_backward(const Tensor& dy, const Shape& x_shape, const Window3
                            bool count_include_pad);
 Tensor softmax(const Tensor& x, bool log);
 Tensor softmax_backward(const Tensor& y, const Tensor& dy, bool log);
+// Batch norm over the last axis of x [..., C]. Statistics mean/invstd are [C]
+// f64 for f64 x, else f32; gamma/beta [C] or undefined (no affine).
+void batch_norm_stats(const Tensor& x, double eps, Tensor& mean, Tensor& invstd);
+Tensor batch_norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd,
+                        const Tensor& gamma, const Tensor& beta);
+// dx (x's shape), dgamma, dbeta ([C], gamma's dtype or the statistics').
+void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean,
+                         const Tensor& invstd, const Tensor& gamma, bool training, Tensor& dx,
+                         Tensor& dgamma, Tensor& dbeta);
 
 // --- checks shared by ops ----------------------------------------------------
 void check_same_device(const Tensor& a, const Tensor& b, const char* op);

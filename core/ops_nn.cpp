@@ -99,4 +99,46 @@ Tensor softmax_backward(const Tensor& y, const Tensor& dy, bool log) {
   return dx;
 }
 
+// Batch norm over the last axis: x viewed as [M, C].
+static DType stats_dtype(const Tensor& x) { return x.dtype() == DType::F64 ? DType::F64 : DType::F32; }
+
+static void check_channels(const Tensor& x, const Tensor& t, const char* what, const char* op) {
+  if (!t.defined()) return;
+  check_same_device(x, t, op);
+  VD_CHECK(t.dim() == 1 && t.size(0) == x.size(-1),
+           op << ": expected " << what << " [" << x.size(-1) << "] for x " << describe(x)
+              << ", got " << describe(t) << "; hint: C is x's last (channels-last) axis");
+}
+
+void batch_norm_stats(const Tensor& x, double eps, Tensor& mean, Tensor& invstd) {
+  VD_CHECK(x.dim() >= 2 && x.numel() > 0,
+           "batch_norm: expected x [N, C] or [N, T, H, W, C] with elements, got " << describe(x));
+  mean = Tensor::empty({x.size(-1)}, stats_dtype(x), x.device());
+  invstd = Tensor::empty({x.size(-1)}, stats_dtype(x), x.device());
+  VD_DISPATCH(x.device(), batch_norm_stats, contiguous(x), eps, mean, invstd);
+}
+
+Tensor batch_norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd,
+                        const Tensor& gamma, const Tensor& beta) {
+  VD_CHECK(x.dim() >= 1, "batch_norm: expected x [..., C], got " << describe(x));
+  check_channels(x, mean, "mean", "batch_norm");
+  check_channels(x, invstd, "invstd", "batch_norm");
+  check_channels(x, gamma, "gamma", "batch_norm");
+  check_channels(x, beta, "beta", "batch_norm");
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  VD_DISPATCH(x.device(), batch_norm_apply, contiguous(x), mean, invstd, gamma, beta, y);
+  return y;
+}
+
+void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean,
+                         const Tensor& invstd, const Tensor& gamma, bool training, Tensor& dx,
+                         Tensor& dgamma, Tensor& dbeta) {
+  dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+  const DType pd = gamma.defined() ? gamma.dtype() : stats_dtype(x);
+  dgamma = Tensor::empty({x.size(-1)}, pd, x.device());
+  dbeta = Tensor::empty({x.size(-1)}, pd, x.device());
+  VD_DISPATCH(x.device(), batch_norm_backward, contiguous(dy), contiguous(x), mean, invstd, gamma,
+              training, dx, dgamma, dbeta);
+}
+
 }  // namespace vd::ops

@@ -1,0 +1,110 @@
+// Differentiable network layers, channels-last: conv3d (+ bias), max/avg
+// pooling, global average pooling and batch norm, each forward beside its
+// backward. The kernels are in core/cpu/ and cuda/ behind core/ops.h; the
+// modules that own parameters are in layers/.
+#include "autograd/functions.h"
+#include "core/ops.h"
+
+namespace vd {
+
+using Grads = std::vector<Tensor>;
+
+// x: [N, T, H, W, Cin], w: [Cout, kT, kH, kW, Cin], bias: [Cout] or undefined
+// -> [N, To, Ho, Wo, Cout]
+Tensor conv3d(const Tensor& x, const Tensor& w, const Tensor& bias, const Window3d& win) {
+  Tensor out = ops::conv3d(x, w, win);
+  Tensor sx = x.detach(), sw = w.detach();
+  autograd::record("conv3d", {x, w}, out, [sx, sw, win](const Tensor& g, const std::vector<bool>& needs) {
+    return Grads{needs[0] ? ops::conv3d_backward_data(g, sw, sx.shape(), win) : Tensor(),
+                 needs[1] ? ops::conv3d_backward_weight(sx, g, sw.shape(), win) : Tensor()};
+  });
+  if (!bias.defined()) return out;
+  VD_CHECK(bias.dim() == 1 && bias.size(0) == w.size(0),
+           "conv3d: expected bias [" << w.size(0) << "] for weight " << describe(w) << ", got "
+                                     << describe(bias));
+  return add(out, bias);  // broadcast over the last (channel) axis
+}
+
+// x: [N, T, H, W, C] -> [N, To, Ho, Wo, C]
+Tensor max_pool3d(const Tensor& x, const Window3d& win) {
+  Tensor out = ops::max_pool3d(x, win);
+  Tensor sx = x.detach();
+  autograd::record("max_pool3d", {x}, out, [sx, win](const Tensor& g, const std::vector<bool>&) {
+    return Grads{ops::max_pool3d_backward(sx, g, win)};
+  });
+  return out;
+}
+
+Tensor avg_pool3d(const Tensor& x, const Window3d& win, bool count_include_pad) {
+  Tensor out = ops::avg_pool3d(x, win, count_include_pad);
+  Shape shape = x.shape();
+  autograd::record("avg_pool3d", {x}, out, [shape, win, count_include_pad](const Tensor& g, const std::vector<bool>&) {
+    return Grads{ops::avg_pool3d_backward(g, shape, win, count_include_pad)};
+  });
+  return out;
+}
+
+// [N, T, H, W, C] -> [N, C]
+Tensor global_avg_pool3d(const Tensor& x) {
+  VD_CHECK(x.dim() == 5, "global_avg_pool3d: expected x [N, T, H, W, C], got " << describe(x));
+  return mean(x, {1, 2, 3});
+}
+
+// Running statistics move toward the batch ones, in place and off the tape:
+// r = (1 - momentum) r + momentum * batch, with the unbiased batch variance
+// (count M / (M - 1)) as torch.nn.BatchNorm does.
+static void update_running(Tensor& running_mean, Tensor& running_var, const Tensor& mean,
+                           const Tensor& invstd, int64_t count, double momentum, double eps) {
+  // biased variance = 1 / invstd^2 - eps
+  Tensor var = ops::unary(UnaryOp::AddScalar,
+                          ops::unary(UnaryOp::RdivScalar, ops::unary(UnaryOp::Square, invstd), 1.0), -eps);
+  Tensor unbiased = ops::unary(UnaryOp::MulScalar, var, double(count) / double(count - 1));
+  auto blend = [momentum](Tensor& run, const Tensor& batch) {
+    Tensor b = ops::to_dtype(batch, run.dtype());
+    Tensor next = ops::binary(BinaryOp::Add, ops::unary(UnaryOp::MulScalar, run, 1.0 - momentum),
+                              ops::unary(UnaryOp::MulScalar, b, momentum));
+    ops::copy_(run, next);
+  };
+  if (running_mean.defined()) blend(running_mean, mean);
+  if (running_var.defined()) blend(running_var, unbiased);
+}
+
+// x: [N, C] or [N, T, H, W, C]; gamma, beta, running_mean, running_var: [C]
+// (gamma/beta undefined = no affine; running ones undefined = batch stats always).
+Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                  Tensor& running_var, bool training, double momentum, double eps) {
+  VD_CHECK(x.dim() == 2 || x.dim() == 5,
+           "batch_norm: expected x [N, C] or [N, T, H, W, C], got " << describe(x));
+  const int64_t C = x.size(-1), count = x.numel() / std::max<int64_t>(1, C);
+  for (const Tensor* t : {&running_mean, &running_var})
+    VD_CHECK(!t->defined() || (t->dim() == 1 && t->size(0) == C),
+             "batch_norm: expected running statistics [" << C << "] for x " << describe(x)
+                                                         << ", got " << describe(*t));
+  const bool batch_stats = training || !running_mean.defined() || !running_var.defined();
+  Tensor mean, invstd;
+  if (batch_stats) {
+    VD_CHECK(count > 1, "batch_norm: expected more than one value per channel in training, got x "
+                            << describe(x) << "; hint: use a larger batch or eval()");
+    ops::batch_norm_stats(x, eps, mean, invstd);
+    if (training) {
+      autograd::NoGradGuard guard;
+      update_running(running_mean, running_var, mean, invstd, count, momentum, eps);
+    }
+  } else {
+    const DType sd = x.dtype() == DType::F64 ? DType::F64 : DType::F32;
+    mean = ops::to_dtype(running_mean, sd);
+    invstd = ops::unary(UnaryOp::Rsqrt,
+                        ops::unary(UnaryOp::AddScalar, ops::to_dtype(running_var, sd), eps));
+  }
+  Tensor out = ops::batch_norm_apply(x, mean, invstd, gamma, beta);
+  Tensor sx = x.detach(), sg = gamma.defined() ? gamma.detach() : Tensor();
+  autograd::record("batch_norm", {x, gamma, beta}, out,
+                   [sx, sg, mean, invstd, batch_stats](const Tensor& g, const std::vector<bool>&) {
+                     Tensor dx, dgamma, dbeta;
+                     ops::batch_norm_backward(g, sx, mean, invstd, sg, batch_stats, dx, dgamma, dbeta);
+                     return Grads{dx, dgamma, dbeta};
+                   });
+  return out;
+}
+
+}  // namespace vd
