@@ -72,6 +72,7 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
 
   // Collect reachable nodes.
   std::vector<Node*> order;
+  std::vector<std::shared_ptr<Node>> alive;  // owns every collected node until the pass ends
   std::unordered_set<Node*> seen;
   std::vector<Node*> stack{root.grad_fn().get()};
   seen.insert(stack.back());
@@ -84,7 +85,10 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
     order.push_back(n);
     for (const Tensor& in : n->inputs) {
       Node* p = in.defined() ? in.grad_fn().get() : nullptr;
-      if (p && seen.insert(p).second) stack.push_back(p);
+      if (p && seen.insert(p).second) {
+        stack.push_back(p);
+        alive.push_back(in.grad_fn());  // releasing a node's inputs must not free p
+      }
     }
   }
   std::sort(order.begin(), order.end(), [](Node* a, Node* b) { return a->seq > b->seq; });

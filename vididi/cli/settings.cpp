@@ -101,7 +101,7 @@ void Settings::set(const std::string& name, const std::string& raw, const std::s
   KeyInfo* k = lookup(name);
   if (!k) {
     std::string best;
-    size_t best_d = 4;
+    size_t best_d = std::max<size_t>(1, name.size() / 3) + 1;  // suggest only close spellings
     for (const auto& o : keys_) {
       size_t d = edit_distance(name, o.name);
       if (d < best_d) best_d = d, best = o.name;
