@@ -139,7 +139,7 @@ std::vector<float> time_each_ms(const std::function<void()>& work, int iters) {
   cudaStream_t s = stream();
   std::vector<cudaEvent_t> ev(size_t(iters) + 1);
   for (auto& e : ev) VD_CUDA_CHECK(cudaEventCreate(&e));
-  std::vector<float> ms(size_t(iters));
+  std::vector<float> ms(static_cast<size_t>(iters));
   try {
     VD_CUDA_CHECK(cudaEventRecord(ev[0], s));
     for (int i = 0; i < iters; ++i) {

@@ -203,9 +203,15 @@ BnOut run_bn(bool on_gpu, const Tensor& x, const Tensor& gamma, const Tensor& be
   o.dbeta = Tensor::empty({C}, DType::F32, d);
   Tensor xd = ops::to_device(x, d), gd = gamma.defined() ? ops::to_device(gamma, d) : Tensor();
   Tensor bd = beta.defined() ? ops::to_device(beta, d) : Tensor(), dyd = ops::to_device(dy, d);
-  VD_DISPATCH(d, batch_norm_stats, xd, 1e-5, o.mean, o.invstd);
-  VD_DISPATCH(d, batch_norm_apply, xd, o.mean, o.invstd, gd, bd, o.y);
-  VD_DISPATCH(d, batch_norm_backward, dyd, xd, o.mean, o.invstd, gd, training, o.dx, o.dgamma, o.dbeta);
+  if (on_gpu) {
+    cuda::batch_norm_stats(xd, 1e-5, o.mean, o.invstd);
+    cuda::batch_norm_apply(xd, o.mean, o.invstd, gd, bd, o.y);
+    cuda::batch_norm_backward(dyd, xd, o.mean, o.invstd, gd, training, o.dx, o.dgamma, o.dbeta);
+  } else {
+    cpu::batch_norm_stats(xd, 1e-5, o.mean, o.invstd);
+    cpu::batch_norm_apply(xd, o.mean, o.invstd, gd, bd, o.y);
+    cpu::batch_norm_backward(dyd, xd, o.mean, o.invstd, gd, training, o.dx, o.dgamma, o.dbeta);
+  }
   return o;
 }
 
