@@ -85,8 +85,7 @@ static void check_bad_files() {
     expect_throw(path, std::string("VDG1\x01\0\0\0\x01\0\0\0\x01\0a\x07\x00", 17), "bad dtype");
 }
 
-int main(int argc, char** argv) {
-    std::string dir = argc > 1 ? argv[1] : "tests/golden";
+static void run(const std::string& dir) {
     check_fill(g::load(dir + "/fill.vdg"));
     for (const char* f : {"ops.vdg", "optim.vdg", "losses.vdg", "encoders_full.vdg", "encoders_narrow.vdg"}) {
         std::ifstream probe(dir + "/" + f);
@@ -105,6 +104,14 @@ int main(int argc, char** argv) {
     expect(g::get(ops, "cross_entropy/labels").dtype == g::kI64, "labels are i64");
     expect(g::get(ops, "normalize/eps").shape.empty(), "scalar has empty shape");
     check_bad_files();
+}
+
+int main(int argc, char** argv) {
+    try {
+        run(argc > 1 ? argv[1] : "tests/golden");
+    } catch (const std::exception& err) {
+        expect(false, err.what());
+    }
     std::cout << (failures ? "FAILED" : "OK") << " (" << failures << " failures)\n";
     return failures ? 1 : 0;
 }

@@ -80,7 +80,7 @@ def make_fill():
     g = Golden("fill.vdg")
     samples = [
         ("stem.0.weight", (4, 3, 1, 7, 7), gio.WEIGHT, None, None),
-        ("layer1.0.conv1.0.weight", (8, 8, 3, 3, 3), gio.WEIGHT, None, None),
+        ("layer1.0.conv1.0.weight", (4, 2, 3, 3, 3), gio.WEIGHT, None, None),
         ("fc.weight", (5, 6), gio.WEIGHT, None, None),
         ("fc.bias", (5,), gio.BIAS, 6, None),
         ("stem.1.weight", (8,), gio.BN_WEIGHT, None, None),
@@ -102,24 +102,24 @@ def make_fill():
 # -------------------------------------------------------------------- ops.vdg
 
 CONV_CASES = [  # name, x shape, w shape, stride, padding, dilation, bias
-    ("k333_s1_p1_bias", (2, 3, 4, 6, 6), (4, 3, 3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1), True),
-    ("k333_s2_p1", (2, 3, 5, 7, 7), (4, 3, 3, 3, 3), (2, 2, 2), (1, 1, 1), (1, 1, 1), False),
-    ("k177_s122_p033", (2, 3, 3, 9, 9), (4, 3, 1, 7, 7), (1, 2, 2), (0, 3, 3), (1, 1, 1), False),
-    ("k311_s211_p100", (2, 4, 6, 3, 3), (5, 4, 3, 1, 1), (2, 1, 1), (1, 0, 0), (1, 1, 1), False),
-    ("k111_s2_p0", (2, 4, 5, 6, 6), (6, 4, 1, 1, 1), (2, 2, 2), (0, 0, 0), (1, 1, 1), False),
-    ("k233_d122_p022_bias", (1, 3, 4, 8, 8), (2, 3, 2, 3, 3), (1, 1, 1), (0, 2, 2), (1, 2, 2), True),
-    ("k323_s123_p102_bias", (2, 2, 5, 7, 9), (3, 2, 3, 2, 3), (1, 2, 3), (1, 0, 2), (1, 1, 1), True),
+    ("k333_s1_p1_bias", (2, 2, 3, 4, 4), (3, 2, 3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1), True),
+    ("k333_s2_p1", (1, 3, 5, 5, 5), (2, 3, 3, 3, 3), (2, 2, 2), (1, 1, 1), (1, 1, 1), False),
+    ("k177_s122_p033", (1, 3, 2, 9, 9), (2, 3, 1, 7, 7), (1, 2, 2), (0, 3, 3), (1, 1, 1), False),
+    ("k311_s211_p100", (1, 4, 6, 3, 3), (3, 4, 3, 1, 1), (2, 1, 1), (1, 0, 0), (1, 1, 1), False),
+    ("k111_s2_p0", (1, 4, 5, 4, 4), (3, 4, 1, 1, 1), (2, 2, 2), (0, 0, 0), (1, 1, 1), False),
+    ("k233_d122_p022_bias", (1, 2, 4, 6, 6), (2, 2, 2, 3, 3), (1, 1, 1), (0, 2, 2), (1, 2, 2), True),
+    ("k323_s123_p102_bias", (1, 2, 5, 6, 7), (3, 2, 3, 2, 3), (1, 2, 3), (1, 0, 2), (1, 1, 1), True),
 ]
 
 POOL_CASES = [  # op, name, x shape, kernel, stride, padding
-    ("max_pool3d", "k133_s122_p011", (2, 3, 4, 7, 7), (1, 3, 3), (1, 2, 2), (0, 1, 1)),
-    ("max_pool3d", "k333_s222_p111", (2, 3, 5, 6, 6), (3, 3, 3), (2, 2, 2), (1, 1, 1)),
-    ("max_pool3d", "k222_s222_p0", (2, 3, 4, 6, 6), (2, 2, 2), (2, 2, 2), (0, 0, 0)),
+    ("max_pool3d", "k133_s122_p011", (1, 2, 3, 7, 7), (1, 3, 3), (1, 2, 2), (0, 1, 1)),
+    ("max_pool3d", "k333_s222_p111", (1, 2, 5, 6, 6), (3, 3, 3), (2, 2, 2), (1, 1, 1)),
+    ("max_pool3d", "k222_s222_p0", (1, 2, 4, 6, 6), (2, 2, 2), (2, 2, 2), (0, 0, 0)),
     ("max_pool3d", "k333_s1_p1", (1, 2, 3, 5, 5), (3, 3, 3), (1, 1, 1), (1, 1, 1)),
-    ("avg_pool3d", "k222_s222_p0", (2, 3, 4, 6, 6), (2, 2, 2), (2, 2, 2), (0, 0, 0)),
+    ("avg_pool3d", "k222_s222_p0", (1, 2, 4, 6, 6), (2, 2, 2), (2, 2, 2), (0, 0, 0)),
     ("avg_pool3d", "k333_s1_p1", (1, 2, 3, 5, 5), (3, 3, 3), (1, 1, 1), (1, 1, 1)),
-    ("avg_pool3d", "k277_s1_p0", (2, 3, 3, 8, 7), (2, 7, 7), (1, 1, 1), (0, 0, 0)),
-    ("avg_pool3d", "k333_s222_p111", (2, 3, 5, 6, 6), (3, 3, 3), (2, 2, 2), (1, 1, 1)),
+    ("avg_pool3d", "k277_s1_p0", (1, 2, 3, 8, 7), (2, 7, 7), (1, 1, 1), (0, 0, 0)),
+    ("avg_pool3d", "k333_s222_p111", (1, 2, 5, 6, 6), (3, 3, 3), (2, 2, 2), (1, 1, 1)),
 ]
 
 
@@ -392,12 +392,91 @@ def make_losses():
     return g.save()
 
 
+# ------------------------------------------------------- encoders_*.vdg
+
+ENCODERS = ("r3d_18", "r2plus1d_18", "s3d")
+SMALL_INPUT = (2, 3, 8, 32, 32)   # works for both VideoResNets
+S3D_GAP_INPUT = (2, 3, 16, 112, 112)  # the ViDiDi clip size; torchvision S3D itself fails on it
+S3D_TV_INPUT = (1, 3, 13, 209, 209)  # smallest input torchvision's AvgPool3d((2,7,7)) accepts
+NARROW_DIVISOR = 8
+FULL_CASES = [  # model, case, input shape, pooling (see video_models.features)
+    ("r3d_18", "full", SMALL_INPUT, "torchvision"),
+    ("r2plus1d_18", "full", SMALL_INPUT, "torchvision"),
+    ("s3d", "full", S3D_TV_INPUT, "torchvision"),
+    ("s3d", "full_gap", S3D_GAP_INPUT, "mean"),
+]
+
+
+def fill_input(shape):
+    """Encoder input: fill('input', shape, uniform, bound 1), float64.
+
+    Not stored (it would take most of the size budget); fill.vdg pins the
+    'input' fill bit for bit, and C++ regenerates it with vd::golden::fill.
+    """
+    return torch.from_numpy(gio.fill("input", shape, gio.UNIFORM, bound=1.0))
+
+
+def shape_tag(shape):
+    return "x".join(str(s) for s in shape)
+
+
+def filled_model(name, divisor):
+    model = vm.build(name, divisor).double()
+    gio.fill_module(model)
+    return model
+
+
+def check_module_trees():
+    """Our builders with divisor 1 must equal torchvision's own state_dict layout."""
+    for name in ENCODERS:
+        ours = [(k, tuple(v.shape)) for k, v in vm.build(name).state_dict().items()]
+        theirs = [(k, tuple(v.shape)) for k, v in vm.torchvision_reference(name).state_dict().items()]
+        if ours != theirs:
+            raise SystemExit(f"{name}: module tree differs from torchvision's")
+
+
+def make_encoders_full():
+    g = Golden("encoders_full.vdg")
+    for name, case, shape, pooling in FULL_CASES:
+        model, x = filled_model(name, 1), fill_input(shape)
+        with torch.no_grad():
+            model.eval()
+            feats_eval = vm.features(model, x, pooling)
+            model.train()
+            feats_train = vm.features(model, x, pooling)
+        g.add_all(f"{name}/{case}", {"input_shape": i64(shape), "features_eval": feats_eval,
+                                     "features_train": feats_train}, np.float32)
+        print(f"  {name}/{case}: input {shape_tag(shape)} -> features {tuple(feats_train.shape)}")
+    return g.save()
+
+
+def make_encoders_narrow():
+    torch.manual_seed(SEED + 4)
+    g = Golden("encoders_narrow.vdg")
+    for name in ENCODERS:
+        shape = S3D_GAP_INPUT if name == "s3d" else SMALL_INPUT
+        model, x = filled_model(name, NARROW_DIVISOR), fill_input(shape)
+        model.train()
+        feats = vm.features(model, x, "mean")
+        r = randn(*feats.shape).float().double()  # stored as f32 exactly
+        (feats * r).sum().backward()
+        prefix = f"{name}/narrow{NARROW_DIVISOR}"
+        g.add_all(prefix, {"divisor": i64(NARROW_DIVISOR), "input_shape": i64(shape)})
+        g.add_all(prefix, {"r": r, "features": feats}, np.float32)
+        g.add_all(f"{prefix}/grad", {k: p.grad for k, p in model.named_parameters()}, np.float32)
+        for k, b in model.named_buffers():
+            g.add(f"{prefix}/state/{k}", b, np.int64 if k.endswith("num_batches_tracked") else np.float32)
+        print(f"  {prefix}: {sum(p.numel() for p in model.parameters())} parameters")
+    return g.save()
+
+
 def main():
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     print(f"torch {torch.__version__}, numpy {np.__version__}")
     total = 0
-    for make in (make_fill, make_ops, make_optim, make_losses):
+    check_module_trees()
+    for make in (make_fill, make_ops, make_optim, make_losses, make_encoders_full, make_encoders_narrow):
         total += make()
     print(f"total {total / 1e6:.3f} MB")
 
