@@ -1,0 +1,48 @@
+// vididi/run_dir.h: what a training run leaves on disk besides checkpoints:
+// the run directory's fixed files (config.txt = the fully resolved
+// configuration, run.json = seed, code version, device, CUDA/cuDNN versions),
+// the per-step metrics log (metrics.jsonl, one JSON object per line) and the
+// loss-curve plot (loss.png). Also the progress line. Not here: the loop.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/dtype.h"
+
+namespace vd::vididi {
+
+// One optimisation step as logged.
+struct StepRecord {
+  int64_t step = 0;   // 0-based
+  int64_t epoch = 0;
+  std::string pair;   // "0-1", or "0-1+1-2+2-0" for sum
+  double loss = 0, lr = 0, momentum = 0;  // momentum: BYOL's target momentum (0 otherwise)
+  std::vector<std::pair<std::string, double>> terms;
+  double seconds = 0;  // wall time of the step, data wait included
+};
+
+// `git describe --always --dirty` of the working directory, else "unknown".
+std::string code_version();
+// "cuda <runtime> / cudnn <version> / <device name>" when built with CUDA and
+// a device is present; else "none (built without CUDA)" or "none (no device)".
+std::string cuda_versions();
+
+// Writes config.txt and run.json into `dir` (created if missing).
+void write_run_files(const std::string& dir, const std::string& config_text, uint64_t seed,
+                     const Device& device, const std::string& extra_json = "");
+
+// One JSON line for a step.
+std::string to_json(const StepRecord& r);
+// Parses lines written by to_json (for resume and plots); unknown keys kept as terms.
+std::vector<StepRecord> read_metrics(const std::string& path);
+// Keeps only the records with step < `step` (resume rewinds the log to its checkpoint).
+void truncate_metrics(const std::string& path, int64_t step);
+// loss.png: total loss and each term against the step (log axis when all positive).
+void plot_losses(const std::string& path, const std::vector<StepRecord>& records);
+
+// "step 120/1000 [===>      ] 12% pair 0-1 | loss 23.4 inv 0.51 ... | 41.2 clips/s | ETA 0:03:12"
+std::string progress_line(const StepRecord& r, int64_t total_steps, double clips_per_s, double eta_seconds);
+
+}  // namespace vd::vididi
