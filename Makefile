@@ -67,7 +67,7 @@ $(OBJ)/%.cu.o: %.cu
 	$(NVCC) $(NVFLAGS) -c $< -o $@
 
 $(BUILD)/tests: $(TEST_OBJS) $(LIB)
-	$(CXX) $(CXXFLAGS) -o $@ $(TEST_OBJS) $(LIB) -lgtest $(LDLIBS)
+	$(CXX) $(CXXFLAGS) -o $@ $(TEST_OBJS) $(LIB) -lgtest_main -lgtest $(LDLIBS)
 
 $(BUILD)/%: examples/%.cpp $(LIB)
 	$(CXX) $(CXXFLAGS) -o $@ $< $(LIB) $(LDLIBS)
