@@ -2,7 +2,7 @@
 // it is deterministic, that appearance does not give the class away while
 // motion does (a plain-C++ logistic regression on single-frame pixels stays
 // near chance, one on frame differences does clearly better), and that the
-// trajectories of a few classes move as their names say.
+// classes move as their names say (centroid and size of the motion energy).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -127,6 +127,59 @@ TEST(DataSynthetic, SingleFramesNearChanceFrameDifferencesClearlyBetter) {
   std::printf("chance %.3f, single frame %.3f, frame differences %.3f\n", chance, acc[0], acc[1]);
   EXPECT_LT(acc[0], chance + 0.08) << "single-frame pixels should not reveal the motion class";
   EXPECT_GT(acc[1], chance + 0.3) << "frame differences should reveal the motion class";
+}
+
+
+// Motion energy |x[t+1] - x[t]| of one frame pair: total, and its centroid.
+struct Energy {
+  double total = 0, x = 0, y = 0;
+};
+Energy energy(const Clip& c, int t) {
+  Energy e;
+  for (int y = 0; y < c.H; ++y)
+    for (int x = 0; x < c.W; ++x)
+      for (int ch = 0; ch < 3; ++ch) {
+        const size_t i = (size_t(y) * c.W + x) * 3 + ch;
+        const double d = std::abs(int(c.frame(t + 1)[i]) - int(c.frame(t)[i]));
+        e.total += d, e.x += d * x, e.y += d * y;
+      }
+  if (e.total > 0) e.x /= e.total, e.y /= e.total;
+  return e;
+}
+
+TEST(DataSynthetic, ClassesMoveAsNamedAndRenderDeterministically) {
+  SyntheticConfig cfg;
+  cfg.videos_per_class = 5;
+  const SyntheticDynamics set(cfg);
+  ASSERT_GE(set.num_classes(), 8);
+  const auto& names = set.class_names();
+  for (size_t v = 0; v < set.size(); ++v) {
+    const Clip c = set.render(v);
+    const std::string& cls = names[size_t(set.label(v))];
+    const Energy first = energy(c, 0), last = energy(c, c.T - 2);
+    if (cls == "Rest") {
+      EXPECT_EQ(first.total + last.total, 0) << set.name(v);
+      continue;
+    }
+    EXPECT_GT(first.total + last.total, 0) << set.name(v);
+    if (cls == "MoveRight") EXPECT_GT(last.x, first.x + 10) << set.name(v);
+    if (cls == "MoveLeft") EXPECT_LT(last.x, first.x - 10) << set.name(v);
+    if (cls == "MoveUp") EXPECT_LT(last.y, first.y - 10) << set.name(v);
+    if (cls == "MoveDown") EXPECT_GT(last.y, first.y + 10) << set.name(v);
+    if (cls == "Accelerate") EXPECT_GT(last.total, 2 * first.total) << set.name(v);
+    if (cls == "Decelerate") EXPECT_GT(first.total, 2 * last.total) << set.name(v);
+  }
+  EXPECT_EQ(set.render(17).px, SyntheticDynamics(cfg).render(17).px);
+  SyntheticConfig other = cfg;
+  other.seed = 1;
+  EXPECT_NE(set.render(17).px, SyntheticDynamics(other).render(17).px);
+  other = cfg;
+  other.subset = Subset::test;
+  EXPECT_NE(set.render(17).px, SyntheticDynamics(other).render(17).px);
+  EXPECT_EQ(set.load(17, {5, 2}).px.size(), size_t(2 * 64 * 64 * 3));
+  const Clip full = set.render(17), picked = set.load(17, {5, 2});
+  EXPECT_TRUE(std::equal(full.frame(5), full.frame(6), picked.frame(0)));
+  EXPECT_TRUE(std::equal(full.frame(2), full.frame(3), picked.frame(1)));
 }
 
 }  // namespace
