@@ -43,6 +43,7 @@ std::pair<eval::VideoFeatures, eval::VideoFeatures> features_for(const Settings&
     return {eval::load_features(d + "/train.vdf"), eval::load_features(d + "/test.vdf")};
   }
   Device device = pick_device(s);
+  open_dataset(s, data::Subset::train);  // a dataset error comes before the encoder is built
   auto enc = build_encoder(s, device, uint64_t(s.integer("seed")));
   out << "extracting features: " << s.str("encoder") << " (width/" << s.str("width_divisor") << ", "
       << (s.str("checkpoint").empty() ? std::string("random init") : s.str("checkpoint")) << ") on "

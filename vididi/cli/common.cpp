@@ -146,6 +146,7 @@ void add_encoder_keys(Settings& s) {
 
 std::shared_ptr<models::Encoder> build_encoder(const Settings& s, Device device, uint64_t seed,
                                                int64_t num_classes) {
+  if (!s.str("checkpoint").empty()) resolve_checkpoint(s.str("checkpoint"));  // fail before building
   Generator gen(seed);
   models::EncoderOptions o;
   o.width_divisor = positive(s, "width_divisor");

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <iomanip>
+#include <limits>
 #include <numeric>
 #include <sstream>
 
@@ -182,7 +183,7 @@ RecallResult recall_at_k(const std::vector<float>& query, const std::vector<int>
   for (int64_t q = 0; q < Q; ++q) {
     std::vector<int64_t> order = rank_gallery(query.data() + q * dim, gallery, dim);
     // first: rank (1-based) of the first gallery video of the query's class.
-    int64_t first = G + 1;
+    int64_t first = std::numeric_limits<int64_t>::max();  // no same-class video at all
     for (int64_t i = 0; i < G; ++i)
       if (gallery_labels[order[i]] == query_labels[q]) { first = i + 1; break; }
     for (size_t i = 0; i < ks.size(); ++i)
