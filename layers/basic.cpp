@@ -27,10 +27,12 @@ Tensor Linear::forward(const Tensor& x) {
   VD_CHECK(x.dim() >= 1 && x.size(-1) == options.in_features_,
            "Linear: expected input [..., " << options.in_features_ << "], got " << describe(x)
                                            << "; hint: flatten the features first");
-  if (x.dim() == 2) return linear(x, weight, bias);
+  // Mixed precision: f32 master weights follow a bf16 input (see Conv3d).
+  Tensor w = to_dtype(weight, x.dtype()), b = bias.defined() ? to_dtype(bias, x.dtype()) : bias;
+  if (x.dim() == 2) return linear(x, w, b);
   Shape out_shape = x.shape();
   out_shape.back() = options.out_features_;
-  Tensor y = linear(reshape(x, {-1, options.in_features_}), weight, bias);
+  Tensor y = linear(reshape(x, {-1, options.in_features_}), w, b);
   return reshape(y, out_shape);
 }
 

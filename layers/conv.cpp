@@ -40,7 +40,10 @@ Tensor Conv3d::forward(const Tensor& x) {
            "Conv3d: expected input [N, T, H, W, " << options.in_channels_ << "] (channels-last), got "
                                                   << describe(x)
                                                   << "; hint: permute NCDHW to NDHWC");
-  return conv3d(x, weight, bias, window());
+  // Mixed precision: f32 master weights are cast to a bf16 input's dtype by a
+  // differentiable cast, so their gradients come back in f32.
+  return conv3d(x, to_dtype(weight, x.dtype()), bias.defined() ? to_dtype(bias, x.dtype()) : bias,
+                window());
 }
 
 std::string Conv3d::extra_repr() const {

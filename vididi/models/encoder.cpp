@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include "autograd/functions.h"
 #include "core/ops.h"
+#include "core/precision.h"
 #include "vididi/models/r3d.h"
 #include "vididi/models/s3d.h"
 
@@ -14,6 +16,15 @@ void Encoder::check_clip(const Tensor& x) const {
   VD_CHECK(x.dim() == 5 && x.size(4) == 3,
            type_name() << ": expected a clip batch [N, T, H, W, 3] (channels-last), got "
                        << describe(x) << "; hint: permute NCDHW to NDHWC");
+}
+
+Tensor Encoder::autocast_input(const Tensor& x) {
+  bool bf16 = x.is_cuda() && precision() == Precision::BF16 && x.dtype() == DType::F32;
+  return bf16 ? to_dtype(x, DType::BF16) : x;
+}
+
+Tensor Encoder::autocast_output(const Tensor& features) {
+  return features.dtype() == DType::BF16 ? to_dtype(features, DType::F32) : features;
 }
 
 void Encoder::check_head(const Tensor& f) const {

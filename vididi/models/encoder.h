@@ -49,6 +49,11 @@ class Encoder : public nn::Module, public ShapeTraced {
   // Throws unless x is a channels-last clip batch [N, T, H, W, 3].
   void check_clip(const Tensor& x) const;
   void check_head(const Tensor& features) const;
+  // Mixed precision boundary: under precision bf16 on the GPU the clip enters
+  // the network as bf16 (layers cast their f32 master weights to it), and the
+  // pooled features leave as f32, so heads, BN statistics and losses stay f32.
+  static Tensor autocast_input(const Tensor& x);
+  static Tensor autocast_output(const Tensor& features);
   int64_t num_classes_ = 0;
 };
 

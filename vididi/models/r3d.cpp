@@ -126,8 +126,9 @@ VideoResNet::VideoResNet(ResNetConv kind, const EncoderOptions& opt)
 
 Tensor VideoResNet::forward(const Tensor& x) {
   check_clip(x);
-  Tensor y = layer4->forward(layer3->forward(layer2->forward(layer1->forward(stem->forward(x)))));
-  return global_avg_pool3d(y);  // = AdaptiveAvgPool3d(1) + flatten(1)
+  Tensor h = stem->forward(autocast_input(x));
+  Tensor y = layer4->forward(layer3->forward(layer2->forward(layer1->forward(h))));
+  return autocast_output(global_avg_pool3d(y));  // = AdaptiveAvgPool3d(1) + flatten(1)
 }
 
 Tensor VideoResNet::classify(const Tensor& features) {

@@ -130,7 +130,7 @@ S3D::S3D(const EncoderOptions& opt) : Encoder("S3D") {
 
 Tensor S3D::forward(const Tensor& x) {
   check_clip(x);
-  return global_avg_pool3d(features->forward(x));
+  return autocast_output(global_avg_pool3d(features->forward(autocast_input(x))));
 }
 
 Tensor S3D::classify(const Tensor& f) {
