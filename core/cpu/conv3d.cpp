@@ -10,9 +10,12 @@
 //   forward:          y[rows]  = col @ w^T
 //   backward-data:    dcol     = dy[rows] @ w, then scattered (+=) into dx
 //   backward-weight:  dw      += dy[rows]^T @ col
-// Blocks and samples run in a fixed order, so results repeat bit for bit.
+// Blocks and samples run in a fixed order, so results repeat bit for bit. The
+// copies into and out of col run on two threads over disjoint halves (rows
+// for vol2col, channels for the scatter), the products on OpenBLAS's threads.
 #include <algorithm>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "core/backend.h"
@@ -50,9 +53,26 @@ ConvGeom make_geom(const Tensor& x, const Tensor& y, const Window3d& win) {
   return g;
 }
 
-// Output rows per block: the column buffer stays near 8 MiB of f32.
+// Output rows per block: the column buffer holds about 1M elements (4 MiB of
+// f32), which measured best among 0.5M, 1M and 2M (docs/ENGINE_CPU_BENCH.md).
 int64_t block_rows(const ConvGeom& g) {
-  return std::max<int64_t>(1, std::min<int64_t>(g.P(), (int64_t(2) << 20) / g.K()));
+  return std::max<int64_t>(1, std::min<int64_t>(g.P(), (int64_t(1) << 20) / g.K()));
+}
+
+// Runs f(begin, end) over [0, n) split in two halves on two threads (this one
+// and one more) when the machine has two cores or more. The halves must not
+// write to the same memory, so results do not depend on the split.
+template <class F>
+void parallel2(int64_t n, int64_t min_split, F f) {
+  static const bool two = std::thread::hardware_concurrency() >= 2;
+  if (!two || n < min_split) {
+    f(int64_t(0), n);
+    return;
+  }
+  const int64_t mid = n / 2;
+  std::thread other([&] { f(mid, n); });
+  f(int64_t(0), mid);
+  other.join();
 }
 
 // Calls f(row, tap_offset_in_col, x_offset_or_-1) for every (output row, tap)
@@ -81,24 +101,30 @@ void for_each_tap(const ConvGeom& g, int64_t p0, int64_t p1, F f) {
 template <class T>
 void vol2col(const ConvGeom& g, const T* xs, int64_t p0, int64_t p1, T* col) {
   const int64_t K = g.K(), Ci = g.Ci;
-  for_each_tap(g, p0, p1, [&](int64_t r, int64_t c, int64_t xo) {
-    T* dst = col + r * K + c;
-    if (xo < 0)
-      std::fill(dst, dst + Ci, T(0));
-    else
-      std::memcpy(dst, xs + xo, size_t(Ci) * sizeof(T));
+  parallel2(p1 - p0, 64, [&](int64_t r0, int64_t r1) {
+    for_each_tap(g, p0 + r0, p0 + r1, [&](int64_t r, int64_t c, int64_t xo) {
+      T* dst = col + (r + r0) * K + c;
+      if (xo < 0)
+        std::fill(dst, dst + Ci, T(0));
+      else
+        std::memcpy(dst, xs + xo, size_t(Ci) * sizeof(T));
+    });
   });
 }
 
 // dxs += scatter of col rows [p0, p1), in row-major order.
+// Two threads take the two halves of the channels, so every dx element still
+// sums its contributions in row-major order.
 template <class T>
 void col2vol_add(const ConvGeom& g, const T* col, int64_t p0, int64_t p1, T* dxs) {
-  const int64_t K = g.K(), Ci = g.Ci;
-  for_each_tap(g, p0, p1, [&](int64_t r, int64_t c, int64_t xo) {
-    if (xo < 0) return;
-    const T* src = col + r * K + c;
-    T* dst = dxs + xo;
-    for (int64_t i = 0; i < Ci; ++i) dst[i] += src[i];
+  const int64_t K = g.K();
+  parallel2(g.Ci, 16, [&](int64_t c0, int64_t c1) {
+    for_each_tap(g, p0, p1, [&](int64_t r, int64_t c, int64_t xo) {
+      if (xo < 0) return;
+      const T* src = col + r * K + c;
+      T* dst = dxs + xo;
+      for (int64_t i = c0; i < c1; ++i) dst[i] += src[i];
+    });
   });
 }
 
