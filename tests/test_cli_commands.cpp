@@ -3,44 +3,16 @@
 // linear, finetune, info; and their error cases (one line on stderr, exit 1).
 #include <gtest/gtest.h>
 
-#include <sstream>
-#include <sys/stat.h>
+#include "tests/test_cli_util.h"
 
-#include "vididi/cli/cli.h"
-
-using namespace vd::cli;
+using namespace cli_test;
 
 namespace {
-struct Result {
-  int code;
-  std::string out, err;
-};
-Result cli(const std::vector<std::string>& args) {
-  std::ostringstream out, err;
-  int code = run(args, out, err);
-  return {code, out.str(), err.str()};
-}
-bool exists(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0;
-}
-// An error is exactly one line on stderr, and the exit code is 1.
-void expect_one_line_error(const Result& r, const std::string& needle) {
-  EXPECT_EQ(r.code, 1) << r.out;
-  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
-  ASSERT_FALSE(r.err.empty());
-  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;
-}
-
 // Tiny synthetic settings shared by the commands below (16x16 frames,
 // width/16 R3D-18, 4-frame clips, 2 clips per video).
 const std::vector<std::string> kTiny{"--encoder", "r3d_18", "--width_divisor", "16", "--frames", "4",
                                      "--crop", "16", "--clips", "2", "--batch", "8", "--workers", "1",
                                      "--device", "cpu"};
-std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
 const std::string& exported() {  // synth once, shared by the tests
   static const std::string dir = ::testing::TempDir() + "cli_synth_export";
   static bool done = false;

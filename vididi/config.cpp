@@ -55,21 +55,22 @@ bool to_bool(const std::string& key, const std::string& v) {
 
 struct Field {
   const char* name;
+  const char* type;  // "string" | "int" | "real" | "bool"
   const char* help;
   std::function<std::string(const TrainConfig&)> get;
   std::function<void(TrainConfig&, const std::string&)> set;
 };
 
 #define VD_STR(m, help) \
-  Field{#m, help, [](const TrainConfig& c) { return c.m; }, [](TrainConfig& c, const std::string& v) { c.m = v; }}
+  Field{#m, "string", help, [](const TrainConfig& c) { return c.m; }, [](TrainConfig& c, const std::string& v) { c.m = v; }}
 #define VD_INT(m, help)                                                             \
-  Field{#m, help, [](const TrainConfig& c) { return std::to_string(c.m); },          \
+  Field{#m, "int", help, [](const TrainConfig& c) { return std::to_string(c.m); },        \
         [](TrainConfig& c, const std::string& v) { c.m = decltype(c.m)(to_int(#m, v)); }}
 #define VD_REAL(m, help)                                                  \
-  Field{#m, help, [](const TrainConfig& c) { return fmt(c.m); },           \
+  Field{#m, "real", help, [](const TrainConfig& c) { return fmt(c.m); },         \
         [](TrainConfig& c, const std::string& v) { c.m = to_double(#m, v); }}
 #define VD_BOOL(m, help)                                                             \
-  Field{#m, help, [](const TrainConfig& c) { return std::string(c.m ? "true" : "false"); }, \
+  Field{#m, "bool", help, [](const TrainConfig& c) { return std::string(c.m ? "true" : "false"); }, \
         [](TrainConfig& c, const std::string& v) { c.m = to_bool(#m, v); }}
 
 const std::vector<Field>& fields() {
@@ -138,7 +139,7 @@ const std::vector<TrainConfig::Key>& TrainConfig::keys() {
   static const std::vector<Key> k = [] {
     std::vector<Key> out;
     TrainConfig defaults;
-    for (const Field& f : fields()) out.push_back({f.name, f.get(defaults), f.help});
+    for (const Field& f : fields()) out.push_back({f.name, f.get(defaults), f.help, f.type});
     return out;
   }();
   return k;
@@ -219,6 +220,9 @@ void TrainConfig::validate(const data::VideoSource* source) const {
   VD_CHECK(steps >= 0 && epochs >= 0 && warmup_steps >= 0 && stop_after >= 0 && checkpoint_every >= 0,
            "config: steps, epochs, warmup_steps, stop_after and checkpoint_every must be >= 0");
   VD_CHECK(log_every >= 1, "config: log_every expects >= 1, got " << log_every);
+  VD_CHECK(steps == 0 || warmup_steps < steps, "config: warmup_steps = " << warmup_steps << " must be below steps = "
+                                                << steps << " (the cosine needs a step after the warm-up); hint: "
+                                                << "warmup_steps = " << steps / 10);
   VD_CHECK(width_divisor >= 1, "config: width_divisor expects >= 1, got " << width_divisor);
   VD_CHECK(lr >= 0 && weight_decay >= 0 && grad_clip >= 0, "config: lr, weight_decay and grad_clip must be >= 0");
   VD_CHECK(temperature > 0, "config: temperature expects > 0, got " << temperature);
@@ -232,6 +236,10 @@ void TrainConfig::validate(const data::VideoSource* source) const {
   if (!source) return;
   VD_CHECK(source->size() >= size_t(batch),
            "config: batch = " << batch << " but the dataset has only " << source->size() << " videos");
+  const int64_t total = steps > 0 ? steps : epochs * int64_t(source->size() / size_t(batch));
+  VD_CHECK(warmup_steps < total, "config: warmup_steps = " << warmup_steps << " must be below the run's " << total
+                                 << " steps (" << epochs << " epochs of " << source->size() / size_t(batch)
+                                 << " batches); hint: warmup_steps = " << total / 10);
   // A clip spans (T + k - 1) * stride + 1 frames; if no video is that long,
   // every clip would end in repeated frames whose derivatives are zero.
   const int64_t k = max_order(), span = (frames + k - 1) * stride + 1;

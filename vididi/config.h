@@ -58,6 +58,7 @@ struct TrainConfig {
 
   struct Key {
     std::string name, default_value, help;
+    std::string type;  // "string" | "int" | "real" | "bool" (for front ends: typed flags, help)
   };
   // Every key in file order, with its default and a one-line help.
   static const std::vector<Key>& keys();

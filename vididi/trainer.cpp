@@ -241,7 +241,7 @@ TrainResult Trainer::run() {
   if (!resume.empty()) say("resumed from " + resume + " after step " + std::to_string(start));
   const std::string metrics = config_.out + "/metrics.jsonl";
   if (write) {
-    write_run_files(config_.out, config_.to_text(), config_.seed, device_,
+    write_run_files(config_.out, run_config_text_.empty() ? config_.to_text() : run_config_text_, config_.seed, device_,
                     "\"schedule\": \"" + schedule_.str() + "\", \"encoder_passes_per_video\": " +
                         std::to_string(schedule_.encoder_passes_per_video()) + ", \"parameters\": " +
                         std::to_string(model_->parameter_count()));

@@ -59,6 +59,11 @@ class Trainer {
   // by benchmarks. Throws on a non-finite loss.
   StepRecord train_step(const Tensor& xa, const Tensor& xb, int64_t step);
 
+  // The text run() writes as <out>/config.txt (default: config().to_text()).
+  // A front end that also chose the dataset passes its own resolved settings,
+  // so that config.txt alone reproduces the run. Checkpoints keep to_text().
+  void set_run_config_text(std::string text) { run_config_text_ = std::move(text); }
+
   SSLModel& model() { return *model_; }
   std::shared_ptr<SSLModel> model_ptr() const { return model_; }
   const TrainConfig& config() const { return config_; }
@@ -83,6 +88,7 @@ class Trainer {
   int64_t batches_per_epoch_ = 0, total_steps_ = 0;
   std::string last_checkpoint_;
   int64_t last_checkpoint_step_ = -1;
+  std::string run_config_text_;
 };
 
 }  // namespace vd::vididi

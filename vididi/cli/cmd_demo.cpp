@@ -1,136 +1,155 @@
 // vididi/cli/cmd_demo.cpp: `vididi demo`, the `make run` job. On the
 // synthetic dynamics dataset (classes = motions, appearance random) it
-// pretrains a small R3D-18 with VICReg twice from the same initialisation
-// and seed -- frames only (pairs 0-0) and ViDiDi (0-1,1-2,2-0 alternating) --
-// and prints retrieval R@k for random init, frames only and ViDiDi side by
-// side, with a run directory holding both pretraining runs, results.json and
-// report.md. Sized to finish in a few minutes on a 2-core CPU.
+// pretrains a small R3D-18 with vididi::Trainer twice from the same
+// initialisation and seed -- frames only (pairs 0-0) and ViDiDi (the `pairs`
+// key, 0-1,1-2,2-0 alternating by default) -- and prints retrieval R@k for
+// random init, frames only and ViDiDi side by side. The run directory holds
+// both pretraining runs (each a full Trainer run directory with its own
+// report.md and loss.png), results.json, recall.png and report.md. Its
+// training keys are TrainConfig's (train_settings.h) with CPU-sized defaults.
 #include <chrono>
-#include <ctime>
 #include <iomanip>
 #include <sstream>
 
 #include "vididi/cli/cli.h"
-#include "vididi/cli/pretrain_driver.h"
-#include "vididi/cli/report.h"
-#include "vididi/models/encoder.h"
+#include "vididi/cli/train_settings.h"
+#include "vididi/plot.h"
 
 namespace vd::cli {
+
+namespace {
+std::string pct_table(const std::vector<std::pair<std::string, eval::RecallResult>>& rows) {
+  std::vector<std::string> header{"encoder"};
+  for (int k : rows.at(0).second.ks) header.push_back("R@" + std::to_string(k));
+  std::vector<std::vector<std::string>> cells;
+  for (const auto& [name, r] : rows) {
+    cells.push_back({name});
+    for (double x : r.recall) {
+      std::ostringstream os;
+      os << std::fixed << std::setprecision(1) << 100 * x;
+      cells.back().push_back(os.str());
+    }
+  }
+  return markdown_table(header, cells);
+}
+
+// recall.png: R@k against k, one line per encoder.
+void plot_recall(const std::string& path, const std::vector<std::pair<std::string, eval::RecallResult>>& rows) {
+  std::vector<vididi::Series> series;
+  for (const auto& [name, r] : rows) {
+    vididi::Series sr;
+    sr.name = name;
+    for (size_t i = 0; i < r.ks.size(); ++i) sr.x.push_back(r.ks[i]), sr.y.push_back(100 * r.recall[i]);
+    series.push_back(sr);
+  }
+  vididi::PlotOptions o;
+  o.title = "retrieval R@k: test videos query train videos";
+  o.xlabel = "k";
+  o.ylabel = "R@k (%)";
+  vididi::write_line_plot(path, series, o);
+}
+}  // namespace
 
 int cmd_demo(const std::vector<std::string>& args, std::ostream& out) {
   Settings s;
   add_dataset_keys(s);
-  add_encoder_keys(s);
-  add_device_keys(s);
-  add_clip_keys(s, 8, 32);
-  s.add("steps", "60", "pretraining steps of each run", KeyType::Int);
-  s.add("train_batch", "16", "videos per pretraining step", KeyType::Int);
-  s.add("projector_dim", "256", "projector width", KeyType::Int);
-  s.add("optimizer", "adamw", "optimizer", KeyType::Choice, {"lars", "sgd", "adamw"});
-  s.add("lr", "0.001", "peak learning rate", KeyType::Float);
-  s.add("weight_decay", "0.000001", "weight decay", KeyType::Float);
-  s.add("warmup_steps", "5", "warm-up steps", KeyType::Int);
-  s.add("seed", "0", "seed of the init, data order and augmentation", KeyType::Int);
-  s.add("vididi_pairs", "0-1,1-2,2-0", "the ViDiDi run's pairs");
-  s.add("out", "", "run directory (default runs/demo-<time>)", KeyType::Path);
-  // CPU-sized defaults: 32x32 synthetic frames, width/8 R3D-18, 8-frame clips, 4 eval clips.
-  s.set("synth_size", "32", "default");
-  s.set("synth_train_per_class", "24", "default");
-  s.set("synth_test_per_class", "8", "default");
-  s.set("synth_frames", "20", "default");
-  s.set("width_divisor", "8", "default");
-  s.set("clips", "4", "default");
-  s.set("batch", "32", "default");
+  add_train_keys(s, {"out", "resume", "stop_after", "checkpoint_every", "quiet"});
+  s.add("clips", "4", "evaluation clips per video, evenly spaced (frames, stride, crop as in training)", KeyType::Int);
+  s.add("eval_batch", "32", "clips per forward pass when extracting retrieval features", KeyType::Int);
+  s.add("out", "", "run directory (empty = runs/demo-<date>-<time>)", KeyType::Path);
+  // CPU-sized defaults: 32x32 synthetic frames, width/8 R3D-18, 8-frame clips.
+  for (const auto& [key, value] : std::vector<std::pair<const char*, const char*>>{
+           {"synth_size", "32"}, {"synth_train_per_class", "24"}, {"synth_test_per_class", "8"},
+           {"synth_frames", "20"}, {"width_divisor", "8"}, {"frames", "8"}, {"crop", "32"}, {"steps", "60"},
+           {"batch", "16"}, {"projector_dim", "256"}, {"optimizer", "adamw"}, {"lr", "0.001"},
+           {"weight_decay", "0.000001"}, {"warmup_steps", "5"}})
+    s.set(key, value, "default");
   const char* summary =
-      "The `make run` job: synthetic dynamics, VICReg pretraining of a small R3D-18 with frames only\n"
-      "(pairs 0-0) and with ViDiDi, and retrieval R@k of random init vs frames-only vs ViDiDi.";
+      "The `make run` job: synthetic dynamics, VICReg pretraining (vididi::Trainer) of a small R3D-18 with\n"
+      "frames only (pairs 0-0) and with ViDiDi (the pairs key), and retrieval R@k of random init vs\n"
+      "frames-only vs ViDiDi. The training keys are pretrain's (docs/CONFIG.md), with CPU-sized defaults.";
   if (parse_or_help(s, args, "demo", summary, out)) return 0;
   const auto t_start = std::chrono::steady_clock::now();
-  Device device = pick_device(s);
-  std::string dir = s.str("out");
-  if (dir.empty()) {
-    std::time_t now = std::time(nullptr);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", std::localtime(&now));
-    dir = std::string("runs/demo-") + buf;
-  }
+  if (s.integer("clips") < 1 || s.integer("eval_batch") < 1)
+    throw UsageError("bad value: expected clips >= 1 and eval_batch >= 1, got " + s.str("clips") + " and " +
+                     s.str("eval_batch"));
+  auto train = open_dataset(s, data::Subset::train);
+  vididi::TrainConfig base = train_config(s, train.get());
+  const std::string dir = s.str("out").empty() ? default_run_dir("demo") : s.str("out");
   make_dirs(dir);
   write_resolved_config(s, dir);
-  auto train = open_dataset(s, data::Subset::train);
-  const uint64_t seed = uint64_t(s.integer("seed"));
-  out << "vididi demo on " << device.str() << ": " << dataset_description(s) << " ("
-      << train->num_classes() << " motion classes)\nencoder " << s.str("encoder") << " width/"
-      << s.str("width_divisor") << ", VICReg, " << s.str("steps") << " steps of " << s.str("train_batch")
-      << " videos per run; run directory " << dir << "\n";
+  auto print = [&](const std::string& line) { out << line << "\n" << std::flush; };
+  out << "vididi demo: " << dataset_description(s) << " (" << train->num_classes() << " motion classes)\n"
+      << "encoder " << base.encoder << " width/" << base.width_divisor << ", " << base.framework << ", "
+      << base.steps << " steps of " << base.batch << " videos per run; run directory " << dir << "\n" << std::flush;
 
-  PretrainOptions o;
-  o.framework = "vicreg";
-  o.schedule = "alternate";
-  o.steps = s.integer("steps");
-  o.batch = int(s.integer("train_batch"));
-  o.frames = int(s.integer("frames"));
-  o.stride = int(s.integer("stride"));
-  o.crop = int(s.integer("crop"));
-  o.projector_dim = s.integer("projector_dim");
-  o.optimizer = s.str("optimizer");
-  o.lr = s.real("lr");
-  o.weight_decay = s.real("weight_decay");
-  o.warmup_steps = s.integer("warmup_steps");
-  o.workers = int(s.integer("workers"));
-  o.seed = seed;
-  o.device = device;
-  o.log_every = int(std::max<int64_t>(1, o.steps / 6));
-  o.print = [&](const std::string& line) { out << line << "\n" << std::flush; };
-
-  std::vector<std::pair<std::string, eval::RecallResult>> rows;
-  std::vector<std::string> notes;
   struct Run {
     const char* name;
     std::string pairs;  // "" = no pretraining
   };
-  const std::vector<Run> runs{{"random", ""}, {"frames-only", "0-0"}, {"vididi", s.str("vididi_pairs")}};
-  for (const auto& run : runs) {
-    auto enc = build_encoder(s, device, seed);  // the same initialisation for all three
+  const std::vector<Run> runs{{"random", ""}, {"frames-only", "0-0"}, {"vididi", base.pairs}};
+  std::vector<std::pair<std::string, eval::RecallResult>> rows;
+  std::string device, pretraining;
+  for (const Run& run : runs) {
+    vididi::TrainConfig c = base;
+    c.pairs = run.pairs.empty() ? base.pairs : run.pairs;
+    c.out = run.pairs.empty() ? "" : dir + "/" + run.name;
+    // The same seed gives all three the same encoder initialisation.
+    vididi::Trainer trainer(c, train, print);
+    if (device.empty()) device = base.device = trainer.device().str();  // "auto" resolved (and said) once
     if (!run.pairs.empty()) {
-      o.pairs = run.pairs;
-      o.out = dir + "/" + run.name;
-      make_dirs(o.out);
-      out << "\n[" << run.name << "] pretraining, pairs " << run.pairs << "\n";
-      PretrainResult r = pretrain(*enc, train, o);
+      out << "\n[" << run.name << "] pretraining, pairs " << run.pairs << "\n" << std::flush;
+      const Settings run_settings = pretrain_settings_of(s, c);
+      trainer.set_run_config_text(run_settings.as_config_file());
+      vididi::TrainResult r = trainer.run();
+      write_pretrain_report(run_settings, r, command_line("demo", args) + "  # the " + run.name + " run",
+                            dataset_description(s), device);
       std::ostringstream note;
-      note << std::fixed << std::setprecision(3) << run.name << ": loss " << r.loss.front() << " -> "
-           << r.loss.back() << " in " << std::setprecision(1) << r.seconds << " s (" << r.clips_per_s
-           << " clips/s); checkpoint `" << run.name << "/last.ckpt`, log `" << run.name << "/metrics.jsonl`";
-      notes.push_back(note.str());
+      note << "**" << run.name << "** (pairs " << run.pairs << "): "
+           << loss_summary(vididi::read_metrics(c.out + "/metrics.jsonl")) << ", " << std::fixed
+           << std::setprecision(1) << r.seconds << " s, " << r.clips_per_s << " clips/s; [report](" << run.name
+           << "/report.md), checkpoint `" << run.name << "/checkpoint.vdc`\n\n![" << run.name << " loss]("
+           << run.name << "/loss.png)\n\n";
+      pretraining += note.str();
     }
-    out << "[" << run.name << "] retrieval features\n";
-    auto [ftrain, ftest] = extract_splits(s, *enc, device, out);
+    out << "[" << run.name << "] retrieval features\n" << std::flush;
+    eval::ExtractOptions eo;
+    eo.clips = int(s.integer("clips"));
+    eo.frames = int(c.frames);
+    eo.stride = int(c.stride);
+    eo.crop = int(c.crop);
+    eo.batch = int(s.integer("eval_batch"));
+    eo.workers = int(c.workers);
+    eo.device = trainer.device();
+    auto [ftrain, ftest] = extract_splits(s, trainer.model().encoder(), eo, out);
     rows.emplace_back(run.name, eval::evaluate_retrieval(ftrain, ftest));
   }
-  const std::string table = eval::recall_table(rows);
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  const std::string table = eval::recall_table(rows);
   std::ostringstream js;
-  js << "{";
-  for (size_t i = 0; i < rows.size(); ++i) js << (i ? ", " : "") << "\"" << rows[i].first << "\": " << eval::recall_json(rows[i].second);
+  js << "{\"seconds\": " << int(total) << ", \"device\": \"" << device << "\"";
+  for (const auto& [name, r] : rows) js << ", \"" << name << "\": " << eval::recall_json(r);
   js << "}\n";
   write_text(dir + "/results.json", js.str());
+  plot_recall(dir + "/recall.png", rows);
+
   Report rep;
-  rep.title = "vididi demo: random vs frames-only vs ViDiDi (VICReg, synthetic dynamics)";
+  rep.title = "vididi demo: random vs frames-only vs ViDiDi (" + base.framework + ", synthetic dynamics)";
   rep.command = command_line("demo", args);
   rep.config = s.resolved();
-  std::string pre;
-  for (const auto& n : notes) pre += "- " + n + "\n";
-  rep.sections.push_back({"Results", "Retrieval R@k in percent (test videos query train videos, " +
-                                         std::to_string(rows[0].second.queries) + " queries, " +
-                                         std::to_string(rows[0].second.gallery) + " gallery videos):\n\n```\n" +
-                                         table + "```\n\nJSON: `results.json`. Total time " +
-                                         std::to_string(int(total)) + " s on " + device.str() + ".\n"});
-  rep.sections.push_back({"Pretraining", pre});
+  rep.sections.push_back(
+      {"Results", "Retrieval R@k in percent (" + dataset_description(s) + "; test videos query train videos by cosine "
+                  "similarity of clip-averaged features, " + std::to_string(rows[0].second.queries) + " queries, " +
+                  std::to_string(rows[0].second.gallery) + " gallery videos, " + std::to_string(train->num_classes()) +
+                  " classes; docs/PROTOCOLS.md):\n\n" + pct_table(rows) + "\nJSON: `results.json`. Total time " +
+                  std::to_string(int(total)) + " s on " + device + ".\n"});
+  rep.sections.push_back({"Pretraining", pretraining});
+  rep.images.push_back({"retrieval R@k per encoder", "recall.png"});
   const std::string report = write_report(dir, rep);
-  out << "\nRetrieval R@k (%), " << dataset_description(s) << ":\n" << table
-      << "\nrun directory: " << dir << "\nreport:        " << report << "\nresults:       " << dir
-      << "/results.json\nlogs:          " << dir << "/{frames-only,vididi}/metrics.jsonl\ntotal time "
-      << int(total) << " s\n";
+  out << "\nRetrieval R@k (%), " << dataset_description(s) << ":\n" << table << "\nrun directory: " << dir
+      << "\nreport:        " << report << "\nplots:         " << dir << "/recall.png, " << dir
+      << "/{frames-only,vididi}/loss.png\nresults:       " << dir << "/results.json\ntotal time " << int(total)
+      << " s on " << device << "\n";
   return 0;
 }
 

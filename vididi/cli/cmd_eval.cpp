@@ -48,7 +48,7 @@ std::pair<eval::VideoFeatures, eval::VideoFeatures> features_for(const Settings&
   out << "extracting features: " << s.str("encoder") << " (width/" << s.str("width_divisor") << ", "
       << (s.str("checkpoint").empty() ? std::string("random init") : s.str("checkpoint")) << ") on "
       << device.str() << ", " << dataset_description(s) << "\n";
-  auto f = extract_splits(s, *enc, device, out);
+  auto f = extract_splits(s, *enc, extract_options(s, device), out);
   if (!s.str("save_features").empty()) {
     make_dirs(s.str("save_features"));
     eval::save_features(f.first, s.str("save_features") + "/train.vdf");

@@ -1,186 +1,137 @@
-// vididi/cli/cmd_train.cpp: the subcommands that train. `pretrain` runs the
-// self-supervised loop (pretrain_driver.h) into a run directory; `bench`
-// times single training steps on random clips; `demo` is the `make run` job
-// (synthetic data, random vs frames-only vs ViDiDi retrieval).
+// vididi/cli/cmd_train.cpp: the subcommands that train, both on
+// vididi::Trainer (vididi/trainer.h) with TrainConfig's keys
+// (train_settings.h). `pretrain` runs Trainer::run into a run directory
+// (resumable) and writes report.md; `bench` times Trainer::train_step on
+// random clips of a chosen shape and prints one JSON line shaped like
+// shared/bench/torch_step.py's. The `make run` job is cmd_demo.cpp.
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <iomanip>
 #include <sstream>
 
 #include "core/backend.h"
 #include "core/random.h"
-#include "vididi/schedule.h"
-#include "vididi/cli/cli.h"
-#include "vididi/cli/pretrain_driver.h"
-#include "vididi/cli/report.h"
-#include "vididi/eval/features.h"
-#include "vididi/models/encoder.h"
 #include "cuda/api.h"
+#include "vididi/cli/cli.h"
+#include "vididi/cli/train_settings.h"
+#include "vididi/models/encoder.h"
 
 namespace vd::cli {
 
-namespace {
-void add_pretrain_keys(Settings& s, const char* steps, const char* batch) {
-  s.add("framework", "vicreg", "self-supervised framework (byol needs the trainer, not yet wired)", KeyType::Choice, {"vicreg", "simclr"});
-  s.add("pairs", "0-1,1-2,2-0", "derivative-order pairs; 0-0 = the plain framework (frames only)");
-  s.add("schedule", "alternate", "how steps use the pairs", KeyType::Choice, {"alternate", "sum", "random"});
-  s.add("steps", steps, "optimizer steps", KeyType::Int);
-  s.add("batch", batch, "videos per step (two clips each)", KeyType::Int);
-  s.add("frames", "16", "frames per view (T); clips read T + highest order", KeyType::Int);
-  s.add("stride", "1", "frame step within a clip", KeyType::Int);
-  s.add("crop", "112", "training crop side (random resized crop)", KeyType::Int);
-  s.add("projector_dim", "2048", "projector width", KeyType::Int);
-  s.add("optimizer", "lars", "optimizer", KeyType::Choice, {"lars", "sgd", "adamw"});
-  s.add("lr", "0.3", "peak learning rate after warm-up (cosine to lr/1000)", KeyType::Float);
-  s.add("weight_decay", "0.000001", "weight decay (not on biases and BN)", KeyType::Float);
-  s.add("warmup_steps", "10", "linear warm-up steps", KeyType::Int);
-  s.add("workers", "0", "data loader threads (0 = one per core)", KeyType::Int);
-  s.add("seed", "0", "seed of the init, the data order and augmentation", KeyType::Int);
-  s.add("log_every", "10", "print a progress line every this many steps", KeyType::Int);
-}
-
-PretrainOptions pretrain_options(const Settings& s, Device device) {
-  PretrainOptions o;
-  o.framework = s.str("framework");
-  o.pairs = s.str("pairs");
-  o.schedule = s.str("schedule");
-  o.steps = s.integer("steps");
-  o.batch = int(s.integer("batch"));
-  o.frames = int(s.integer("frames"));
-  o.stride = int(s.integer("stride"));
-  o.crop = int(s.integer("crop"));
-  o.projector_dim = s.integer("projector_dim");
-  o.optimizer = s.str("optimizer");
-  o.lr = s.real("lr");
-  o.weight_decay = s.real("weight_decay");
-  o.warmup_steps = s.integer("warmup_steps");
-  o.workers = int(s.integer("workers"));
-  o.seed = uint64_t(s.integer("seed"));
-  o.log_every = int(std::max<int64_t>(1, s.integer("log_every")));
-  o.device = device;
-  if (o.frames < 1 || o.stride < 1 || o.crop < 8 || o.projector_dim < 2 || o.lr <= 0 || o.workers < 0)
-    throw UsageError("bad value: expected frames >= 1, stride >= 1, crop >= 8, projector_dim >= 2, lr > 0, workers >= 0");
-  try {
-    vididi::parse_pairs(o.pairs);
-  } catch (const std::exception& e) {
-    throw UsageError(std::string("bad value for 'pairs': ") + e.what());
-  }
-  return o;
-}
-
-std::string loss_summary(const PretrainResult& r) {
-  std::ostringstream os;
-  os << std::fixed << std::setprecision(3);
-  size_t n = r.loss.size(), w = std::max<size_t>(1, n / 10);
-  auto mean = [&](size_t a, size_t b) {
-    double m = 0;
-    for (size_t i = a; i < b; ++i) m += r.loss[i];
-    return m / double(b - a);
-  };
-  os << "loss (mean of the first / last " << w << " steps): " << mean(0, w) << " -> " << mean(n - w, n)
-     << "; " << std::setprecision(1) << r.clips_per_s << " clips/s, " << r.seconds << " s";
-  return os.str();
-}
-
-std::string timestamp() {
-  std::time_t now = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", std::localtime(&now));
-  return buf;
-}
-}  // namespace
-
 int cmd_pretrain(const std::vector<std::string>& args, std::ostream& out) {
-  Settings s;
-  add_dataset_keys(s);
-  add_encoder_keys(s);
-  add_device_keys(s);
-  add_pretrain_keys(s, "1000", "32");
-  s.add("out", "", "run directory (default runs/pretrain-<time>)", KeyType::Path);
+  Settings s = pretrain_settings();
   const char* summary =
-      "Self-supervised pretraining: two clips per video, derivative views by the pair schedule,\n"
-      "encoder + projector, VICReg or SimCLR. Writes metrics.jsonl, last.ckpt, config.txt, report.md.";
+      "Self-supervised pretraining (vididi::Trainer): two clips per video, derivative views by the pair\n"
+      "schedule, one encoder, the framework's head and loss (VICReg, BYOL or SimCLR). Writes a run\n"
+      "directory: config.txt, run.json, metrics.jsonl, loss.png, checkpoint.vdc, report.md.\n"
+      "Continue a stopped run with: vididi pretrain --config <out>/config.txt --resume auto\n"
+      "(its keys are docs/CONFIG.md's and vididi/config.h's TrainConfig, plus the dataset keys).";
   if (parse_or_help(s, args, "pretrain", summary, out)) return 0;
-  Device device = pick_device(s);
-  PretrainOptions o = pretrain_options(s, device);
   auto source = open_dataset(s, data::Subset::train);
-  o.out = s.str("out").empty() ? "runs/pretrain-" + timestamp() : s.str("out");
-  make_dirs(o.out);
-  write_resolved_config(s, o.out);
-  auto enc = build_encoder(s, device, o.seed);
-  o.print = [&](const std::string& line) { out << line << "\n" << std::flush; };
-  out << "pretraining " << s.str("encoder") << " (width/" << s.str("width_divisor") << ") with "
-      << o.framework << ", pairs " << o.pairs << " (" << o.schedule << ") on " << device.str() << ", "
-      << dataset_description(s) << "\n";
-  PretrainResult r = pretrain(*enc, source, o);
-  out << loss_summary(r) << "\n";
-  Report rep;
-  rep.title = "vididi pretrain";
-  rep.command = command_line("pretrain", args);
-  rep.config = s.resolved();
-  rep.sections.push_back({"Results", loss_summary(r) + "\n\nPer-step losses and pairs: `metrics.jsonl`; weights: `last.ckpt` "
-                                     "(use `--checkpoint " + o.out + "`).\n"});
-  out << "run directory " << o.out << ", checkpoint " << r.checkpoint << ", report " << write_report(o.out, rep) << "\n";
+  vididi::TrainConfig c = train_config(s, source.get());
+  if (c.out.empty()) c.out = default_run_dir("pretrain");
+  make_dirs(c.out);
+  const Settings run = pretrain_settings_of(s, c);
+  out << "pretraining " << c.encoder << " (width/" << c.width_divisor << ") with " << c.framework << ", pairs "
+      << c.pairs << " (" << c.schedule << "), " << dataset_description(s) << "\n" << std::flush;
+  vididi::Trainer trainer(c, source, [&](const std::string& line) { out << line << "\n" << std::flush; });
+  trainer.set_run_config_text(run.as_config_file());
+  vididi::TrainResult r = trainer.run();
+  const std::string report =
+      write_pretrain_report(run, r, command_line("pretrain", args), dataset_description(s), trainer.device().str());
+  out << loss_summary(vididi::read_metrics(c.out + "/metrics.jsonl")) << "\n"
+      << (r.finished ? "finished" : "stopped") << " after step " << r.steps_done << " of " << r.total_steps
+      << "\nrun directory: " << c.out << "\ncheckpoint:    " << r.checkpoint << "\nreport:        " << report
+      << "\nloss curves:   " << c.out << "/loss.png\n";
   return 0;
 }
 
+namespace {
+// Bench never reads a video: the Trainer is handed this stand-in so that its
+// up-front checks (batch, clip length) see the requested shape.
+class ShapeOnlySource : public data::VideoSource {
+ public:
+  ShapeOnlySource(size_t videos, int frames) : videos_(videos), frames_(frames) {}
+  size_t size() const override { return videos_; }
+  int num_classes() const override { return 1; }
+  const std::vector<std::string>& class_names() const override { return names_; }
+  int label(size_t) const override { return 0; }
+  int num_frames(size_t) const override { return frames_; }
+  std::string name(size_t v) const override { return "bench:" + std::to_string(v); }
+  data::Clip load(size_t, const std::vector<int>&) const override {
+    throw UsageError("bench: the benchmark source holds no frames (a bug: bench times train_step only)");
+  }
+
+ private:
+  size_t videos_;
+  int frames_;
+  std::vector<std::string> names_{"bench"};
+};
+}  // namespace
+
 int cmd_bench(const std::vector<std::string>& args, std::ostream& out) {
   Settings s;
-  add_encoder_keys(s);
-  add_device_keys(s);
-  s.add("batch", "32", "clips per view (N)", KeyType::Int);
-  s.add("frames", "16", "frames per clip (T)", KeyType::Int);
-  s.add("size", "112", "clip height and width (S)", KeyType::Int);
-  s.add("framework", "vicreg", "loss", KeyType::Choice, {"vicreg", "simclr"});
-  s.add("pairs", "0-1", "derivative orders of the two views", KeyType::String);
-  s.add("projector_dim", "2048", "projector width", KeyType::Int);
-  s.add("warmup", "3", "untimed steps first", KeyType::Int);
-  s.add("steps", "10", "timed steps (the median is reported)", KeyType::Int);
+  // TrainConfig's keys minus those about data, length and the run directory.
+  add_train_keys(s, {"crop", "stride", "same_clip", "workers", "epochs", "steps", "out", "log_every",
+                     "checkpoint_every", "resume", "stop_after", "quiet"});
+  s.add("size", "112", "S: clip height and width", KeyType::Int);
+  s.add("warmup", "3", "untimed steps first (cuDNN autotuning, allocator cache)", KeyType::Int);
+  s.add("iters", "10", "timed steps; the median is reported", KeyType::Int);
+  s.add("conv_benchmark", "true", "GPU: choose cuDNN algorithms by timing (the PyTorch peer sets cudnn.benchmark)",
+        KeyType::Bool);
+  // The step of shared/bench/torch_step.py: frames vs 1st difference, SGD.
+  s.set("pairs", "0-1", "default");
+  s.set("optimizer", "sgd", "default");
+  s.set("lr", "0.01", "default");
+  s.set("warmup_steps", "0", "default");
   const char* summary =
-      "Time one training step (two views of N clips through encoder + projector, loss, backward,\n"
-      "optimizer) on random clips: step_ms_median, clips_per_s, peak_mem_GiB.";
+      "Time one training step (Trainer::train_step: two views of N clips of T x S x S through encoder and\n"
+      "projector, loss, backward, optimizer) on random clips. Prints one JSON line with the keys of\n"
+      "shared/bench/torch_step.py: model, batch (N), frames (T), size (S), mode, step_ms (median over\n"
+      "iters, the device synchronised before each clock read), clips_per_s (N / step time; each clip\n"
+      "is encoded twice), peak_mem_gib (the CUDA caching allocator's peak over the timed steps; 0 on CPU).";
   if (parse_or_help(s, args, "bench", summary, out)) return 0;
-  Device device = pick_device(s);
   const int64_t N = s.integer("batch"), T = s.integer("frames"), S = s.integer("size");
-  const int64_t warm = s.integer("warmup"), steps = s.integer("steps");
-  if (N < 2 || T < 1 || S < 8 || warm < 0 || steps < 1)
-    throw UsageError("bad value: expected batch >= 2, frames >= 1, size >= 8, warmup >= 0, steps >= 1");
-  auto enc = build_encoder(s, device, 0);
-  PretrainOptions o;
-  o.framework = s.str("framework");
-  o.pairs = s.str("pairs");
-  o.schedule = "alternate";
-  o.batch = int(N);
-  o.frames = int(T);
-  o.projector_dim = s.integer("projector_dim");
-  o.optimizer = "lars";
-  o.lr = 0.1;
-  o.warmup_steps = 0;
-  o.steps = warm + steps;
-  o.device = device;
-  SSLStep step(*enc, o);
-  Generator gen(0);
-  const int64_t Tk = T + step.max_order();
-  Tensor xa = Tensor::randn({N, Tk, S, S, 3}, &gen, DType::F32, device);
-  Tensor xb = Tensor::randn({N, Tk, S, S, 3}, &gen, DType::F32, device);
-  if (device.is_cuda()) cuda::reset_peak_memory();
+  const int64_t warm = s.integer("warmup"), iters = s.integer("iters");
+  if (S < 8 || warm < 0 || iters < 1)
+    throw UsageError("bad value: expected size >= 8, warmup >= 0, iters >= 1, got size = " + std::to_string(S) +
+                     ", warmup = " + std::to_string(warm) + ", iters = " + std::to_string(iters));
+  Settings with_length = s;
+  with_length.add("steps", std::to_string(warm + iters), "", KeyType::Int);
+  with_length.add("quiet", "true", "", KeyType::Bool);
+  const int k = train_config(with_length).max_order();
+  auto source = std::make_shared<ShapeOnlySource>(size_t(std::max<int64_t>(N, 2)), int(T + k));
+  vididi::TrainConfig c = train_config(with_length, source.get());
+  vididi::Trainer trainer(c, source);
+  const Device device = trainer.device();
+  if (device.is_cuda()) cuda::set_conv_benchmark(s.flag("conv_benchmark"));
+  Generator gen(c.seed + 1);
+  Tensor xa = Tensor::randn({N, T + k, S, S, 3}, &gen, DType::F32, device);
+  Tensor xb = Tensor::randn({N, T + k, S, S, 3}, &gen, DType::F32, device);
   std::vector<double> ms;
-  for (int64_t i = 0; i < warm + steps; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    step.run(xa, xb, i);  // loss.item() synchronises the device
+  for (int64_t i = 0; i < warm + iters; ++i) {
+    if (i == warm && device.is_cuda()) {
+      cuda::synchronize();
+      cuda::reset_peak_memory();
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    trainer.train_step(xa, xb, i);
     if (device.is_cuda()) cuda::synchronize();
-    double t = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    const double t = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (i >= warm) ms.push_back(t);
   }
   std::sort(ms.begin(), ms.end());
   const double median = ms[ms.size() / 2];
   const double peak = device.is_cuda() ? double(cuda::memory_stats().peak_bytes) / double(1ull << 30) : 0.0;
-  out << std::fixed << "model=" << models::canonical_encoder_name(s.str("encoder")) << "/w" << s.str("width_divisor")
-      << " N=" << N << " T=" << T << " S=" << S << " mode=" << device.str() << "-" << s.str("precision")
-      << " step_ms_median=" << std::setprecision(2) << median << " clips_per_s=" << std::setprecision(1)
-      << double(N) * 1000.0 / median << " peak_mem_GiB=" << std::setprecision(2) << peak
-      << (device.is_cuda() ? "" : " (peak memory is tracked on the GPU only)") << "\n";
+  std::ostringstream js;
+  js << std::fixed << "{\"peer\": \"vididi\", \"device\": \""
+     << (device.is_cuda() ? cuda::device_name(device.index) : std::string("cpu")) << "\", \"model\": \""
+     << models::canonical_encoder_name(c.encoder) << "\", \"width_divisor\": " << c.width_divisor
+     << ", \"batch\": " << N << ", \"frames\": " << T << ", \"size\": " << S << ", \"mode\": \"" << c.precision
+     << "_cl\", \"pairs\": \"" << c.pairs << "\", \"projector\": " << c.projector_dim
+     << ", \"step_ms\": " << std::setprecision(2) << median << ", \"clips_per_s\": " << std::setprecision(1)
+     << double(N) * 1000.0 / median << ", \"peak_mem_gib\": " << std::setprecision(2) << peak << "}";
+  out << js.str() << "\n";
   return 0;
 }
 

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <ctime>
 #include <iomanip>
 #include <cstdio>
 #include <fstream>
@@ -18,6 +19,7 @@
 #include "data/frame_folder.h"
 #include "data/synthetic.h"
 #include "vididi/models/encoder.h"
+#include "vididi/run_dir.h"
 
 namespace vd::cli {
 
@@ -163,11 +165,12 @@ std::string resolve_checkpoint(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0)
     throw UsageError("checkpoint '" + path + "' does not exist; hint: give a pretrain run directory or a .ckpt file");
   if (!S_ISDIR(st.st_mode)) return path;
-  for (const char* name : {"encoder.ckpt", "last.ckpt", "checkpoint.ckpt", "latest.ckpt"}) {
+  for (const char* name : {"checkpoint.vdc", "encoder.ckpt", "last.ckpt", "checkpoint.ckpt", "latest.ckpt"}) {
     std::string p = path + "/" + name;
     if (path_exists(p)) return p;
   }
-  throw UsageError("checkpoint folder '" + path + "' holds none of encoder.ckpt, last.ckpt, checkpoint.ckpt, latest.ckpt");
+  throw UsageError("checkpoint folder '" + path +
+                   "' holds none of checkpoint.vdc, encoder.ckpt, last.ckpt, checkpoint.ckpt, latest.ckpt");
 }
 
 void load_encoder_checkpoint(models::Encoder& encoder, const std::string& path) {
@@ -219,8 +222,7 @@ eval::ExtractOptions extract_options(const Settings& s, Device device) {
 }
 
 std::pair<eval::VideoFeatures, eval::VideoFeatures> extract_splits(
-    const Settings& s, nn::Module& encoder, Device device, std::ostream& out) {
-  eval::ExtractOptions o = extract_options(s, device);
+    const Settings& s, nn::Module& encoder, const eval::ExtractOptions& o, std::ostream& out) {
   auto one = [&](data::Subset subset, const char* name) {
     auto src = open_dataset(s, subset);
     auto t0 = std::chrono::steady_clock::now();
@@ -236,6 +238,13 @@ std::pair<eval::VideoFeatures, eval::VideoFeatures> extract_splits(
 }
 
 // --- files ------------------------------------------------------------------------------
+
+std::string default_run_dir(const std::string& prefix) {
+  std::time_t now = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", std::localtime(&now));
+  return "runs/" + prefix + "-" + buf;
+}
 
 bool path_exists(const std::string& path) {
   struct stat st;
@@ -306,6 +315,7 @@ std::vector<std::pair<std::string, std::string>> build_info() {
   std::string devs = "cpu";
   for (int i = 0; i < n; ++i) devs += ", cuda:" + std::to_string(i) + " (" + cuda::device_name(i) + ")";
   v.emplace_back("devices", devs);
+  v.emplace_back("CUDA / cuDNN", vididi::cuda_versions());
   v.emplace_back("precision", precision_name(precision()));
   return v;
 }

@@ -58,18 +58,21 @@ std::shared_ptr<models::Encoder> build_encoder(const Settings& s, Device device,
 // every encoder tensor except the classification head must be present.
 void load_encoder_checkpoint(models::Encoder& encoder, const std::string& path);
 // The checkpoint file a path names: itself, or for a folder the first of
-// encoder.ckpt, last.ckpt, checkpoint.ckpt, latest.ckpt found in it.
+// checkpoint.vdc (a pretrain run directory), encoder.ckpt, last.ckpt,
+// checkpoint.ckpt, latest.ckpt found in it.
 std::string resolve_checkpoint(const std::string& path);
 
 // --- evaluation clips: clips, frames, stride, crop, order, batch, workers ------------
 void add_clip_keys(Settings& s, int default_frames = 16, int default_crop = 112);
 eval::ExtractOptions extract_options(const Settings& s, Device device);
-// Train and test features of `encoder` per the settings, with a progress line
-// per split on `out`.
+// Train and test features of `encoder` (datasets per the settings, clips per
+// `o`), with a progress line per split on `out`.
 std::pair<eval::VideoFeatures, eval::VideoFeatures> extract_splits(
-    const Settings& s, nn::Module& encoder, Device device, std::ostream& out);
+    const Settings& s, nn::Module& encoder, const eval::ExtractOptions& o, std::ostream& out);
 
 // --- run directories and versions ---------------------------------------------------
+// "runs/<prefix>-<YYYYmmdd-HHMMSS>": the run directory when --out is not given.
+std::string default_run_dir(const std::string& prefix);
 // Creates `dir` (and parents); refuses a path that exists as a file.
 void make_dirs(const std::string& dir);
 bool path_exists(const std::string& path);

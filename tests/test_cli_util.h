@@ -1,0 +1,45 @@
+// tests/test_cli_util.h: helpers of the vididi command tests: run a
+// subcommand in-process on an argv array, and check the error contract (one
+// line on stderr naming the problem, exit code 1). Not the tests themselves.
+#pragma once
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "vididi/cli/cli.h"
+
+namespace cli_test {
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+inline Result cli(const std::vector<std::string>& args) {
+  std::ostringstream out, err;
+  int code = vd::cli::run(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+inline bool exists(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+// An error is exactly one line on stderr containing `needle`, and the exit code is 1.
+inline void expect_one_line_error(const Result& r, const std::string& needle) {
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+  ASSERT_FALSE(r.err.empty());
+  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;
+}
+
+inline std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+}  // namespace cli_test
