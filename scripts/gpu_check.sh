@@ -23,7 +23,7 @@ status=0
 } 2>&1 | tee "$LOGS/env.log"
 
 echo "== Cuda* tests" | tee "$LOGS/tests.log"
-timeout 150 "$BUILD/tests" --gtest_filter='Cuda*' 2>&1 | tee -a "$LOGS/tests.log"
+timeout 150 "$BUILD/tests" --gtest_filter='Cuda*:*Cuda*' 2>&1 | tee -a "$LOGS/tests.log"
 rc=${PIPESTATUS[0]}
 echo "tests exit code: $rc" | tee -a "$LOGS/tests.log"
 [ "$rc" -ne 0 ] && status=1

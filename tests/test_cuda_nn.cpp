@@ -230,7 +230,13 @@ TEST(CudaBatchNorm, StatsApplyBackwardParity) {
         const std::string w = shape_str(s) + (affine ? " affine" : "") + (training ? " training" : " eval");
         EXPECT_TRUE(close(g.mean, c.mean, 1e-5, 1e-6)) << w;
         EXPECT_TRUE(close(g.invstd, c.invstd, 1e-5, 0)) << w;
-        EXPECT_TRUE(close(g.y, c.y, 1e-5, 1e-5)) << w;
+        // y = (x - mean) * invstd * gamma: the f32 rounding of (x - mean), a few
+        // ulps of |x|, is amplified by invstd (316 when a channel holds one
+        // sample and its variance is 0), so the bound scales with both.
+        const double amp = ops::reduce(ReduceOp::Max, c.invstd, {}, false).item() *
+                           (affine ? ops::reduce(ReduceOp::Max, ops::unary(UnaryOp::Abs, gamma), {}, false).item() : 1.0);
+        const double xmax = ops::reduce(ReduceOp::Max, ops::unary(UnaryOp::Abs, x), {}, false).item();
+        EXPECT_TRUE(close(g.y, c.y, 1e-5, 1e-5 + 4 * 1.2e-7 * xmax * amp)) << w;
         EXPECT_TRUE(close(g.dx, c.dx, 1e-4, 1e-5)) << w;
         const double M = double(x.numel() / C);
         EXPECT_TRUE(close(g.dbeta, c.dbeta, 1e-5, 1e-6 * M)) << w;
