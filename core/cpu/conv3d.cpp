@@ -54,7 +54,7 @@ ConvGeom make_geom(const Tensor& x, const Tensor& y, const Window3d& win) {
 }
 
 // Output rows per block: the column buffer holds about 1M elements (4 MiB of
-// f32), which measured best among 0.5M, 1M and 2M (docs/ENGINE_CPU_BENCH.md),
+// f32), which measured best among 0.5M, 1M and 2M (docs/ENGINE.md, CPU convolution),
 // but at least 128 rows so that the products keep a useful height.
 int64_t block_rows(const ConvGeom& g) {
   return std::max<int64_t>(1, std::min<int64_t>(g.P(), std::max<int64_t>(128, (int64_t(1) << 20) / g.K())));
