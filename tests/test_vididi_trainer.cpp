@@ -51,6 +51,7 @@ TrainConfig tiny_config() {
   c.crop = 32;
   c.batch = 4;
   c.steps = 6;
+  c.warmup_steps = 1;  // below steps: validate() refuses a warm-up as long as the run
   c.workers = 2;
   c.device = "cpu";
   c.quiet = true;
