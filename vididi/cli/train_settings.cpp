@@ -116,7 +116,7 @@ std::string write_pretrain_report(const Settings& run, const vididi::TrainResult
       << "Steps: " << r.steps_done << " of " << r.total_steps
       << (r.first_step > 0 ? " (resumed after step " + std::to_string(r.first_step) + ")" : "")
       << (r.finished ? "" : "; stopped early (stop_after), continue with `--resume auto`") << ".\n"
-      << "This call: " << (r.steps_done - r.first_step) << " steps in " << fixed(r.seconds, 1) << " s, "
+      << "This call: " << (r.steps_done - r.first_step) << " step(s) in " << fixed(r.seconds, 1) << " s, "
       << fixed(r.clips_per_s, 1) << " clips/s.\n\n"
       << loss_summary(records) << ".\n\n"
       << markdown_table({"pair", "steps", "loss, first 10%", "loss, last 10%"}, rows) << "\n"
