@@ -97,6 +97,10 @@ const std::vector<Field>& fields() {
       VD_INT(stride, "frame step within a clip"),
       VD_INT(crop, "random-resized-crop output size (square)"),
       VD_BOOL(same_clip, "both clips of a video start at the same frame (augmentation still differs)"),
+      VD_REAL(scale_min, "random resized crop: smallest crop area, as a fraction of the frame (up to 1)"),
+      VD_REAL(flip_p, "horizontal flip probability per clip (0 when the class is a direction, e.g. synthetic)"),
+      VD_REAL(jitter_p, "colour jitter probability per clip (brightness, contrast, saturation 0.4, hue 0.1)"),
+      VD_REAL(grayscale_p, "grayscale probability per clip"),
       VD_INT(workers, "data loader threads (0 = one per hardware thread)"),
       VD_INT(epochs, "passes over the dataset (used when steps = 0)"),
       VD_INT(steps, "optimizer steps (wins over epochs when > 0)"),
@@ -224,6 +228,12 @@ void TrainConfig::validate(const data::VideoSource* source) const {
                                                 << steps << " (the cosine needs a step after the warm-up); hint: "
                                                 << "warmup_steps = " << steps / 10);
   VD_CHECK(width_divisor >= 1, "config: width_divisor expects >= 1, got " << width_divisor);
+  VD_CHECK(scale_min > 0 && scale_min <= 1, "config: scale_min expects a crop area fraction in (0, 1], got "
+                                                << scale_min << "; hint: scale_min = 0.3");
+  for (const auto& [name, p] : {std::pair<const char*, double>{"flip_p", flip_p}, {"jitter_p", jitter_p},
+                                {"grayscale_p", grayscale_p}})
+    VD_CHECK(p >= 0 && p <= 1, "config: " << name << " expects a probability in [0, 1], got " << p
+                                          << "; hint: " << name << " = 0");
   VD_CHECK(lr >= 0 && weight_decay >= 0 && grad_clip >= 0, "config: lr, weight_decay and grad_clip must be >= 0");
   VD_CHECK(temperature > 0, "config: temperature expects > 0, got " << temperature);
   VD_CHECK(byol_momentum >= 0 && byol_momentum <= 1, "config: byol_momentum expects 0..1, got " << byol_momentum);

@@ -33,6 +33,11 @@ struct TrainConfig {
   // --- data
   int64_t frames = 16, stride = 1, crop = 112;
   bool same_clip = false;
+  // Clip-consistent augmentation (data/augment.h): random resized crop area
+  // fraction from scale_min to 1, horizontal flip probability, colour jitter
+  // probability and grayscale probability. flip_p = 0 for data whose class
+  // is a direction (synthetic dynamics: a flipped MoveRight is MoveLeft).
+  double scale_min = 0.3, flip_p = 0.5, jitter_p = 0.8, grayscale_p = 0.2;
   int64_t workers = 0;
   // --- length and batch
   int64_t epochs = 0, steps = 0;  // steps > 0 wins; otherwise epochs * batches per epoch

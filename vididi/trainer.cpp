@@ -258,6 +258,10 @@ TrainResult Trainer::run() {
   clip.same_clip = config_.same_clip;
   clip.train = true;
   clip.augment.out_h = clip.augment.out_w = int(config_.crop);
+  clip.augment.scale_min = float(config_.scale_min);
+  clip.augment.flip_p = float(config_.flip_p);
+  clip.augment.jitter_p = float(config_.jitter_p);
+  clip.augment.grayscale_p = float(config_.grayscale_p);
   data::LoaderConfig lc;
   lc.batch_size = int(config_.batch);
   lc.workers = int(config_.workers);

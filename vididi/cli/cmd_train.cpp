@@ -72,8 +72,8 @@ class ShapeOnlySource : public data::VideoSource {
 int cmd_bench(const std::vector<std::string>& args, std::ostream& out) {
   Settings s;
   // TrainConfig's keys minus those about data, length and the run directory.
-  add_train_keys(s, {"crop", "stride", "same_clip", "workers", "epochs", "steps", "out", "log_every",
-                     "checkpoint_every", "resume", "stop_after", "quiet"});
+  add_train_keys(s, {"crop", "stride", "same_clip", "scale_min", "flip_p", "jitter_p", "grayscale_p", "workers",
+                     "epochs", "steps", "out", "log_every", "checkpoint_every", "resume", "stop_after", "quiet"});
   s.add("size", "112", "S: clip height and width", KeyType::Int);
   s.add("warmup", "3", "untimed steps first (cuDNN autotuning, allocator cache)", KeyType::Int);
   s.add("iters", "10", "timed steps; the median is reported", KeyType::Int);
