@@ -3,6 +3,8 @@
 // every offset, every byte flipped) that must raise vd::Error, never crash.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <unistd.h>
 
 #include <cstring>
@@ -57,14 +59,7 @@ void write_bytes(const std::string& path, const std::vector<unsigned char>& b, s
   f.write(reinterpret_cast<const char*>(b.data()), std::streamsize(n));
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using vd::testing::error_of;
 
 }  // namespace
 

@@ -3,6 +3,8 @@
 // statistics. Optimizers and checkpoints have their own test files.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <cmath>
 
 #include "autograd/functions.h"
@@ -49,14 +51,7 @@ std::vector<std::string> names_of(const NamedTensors& v) {
   return out;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using vd::testing::error_of;
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 #include "autograd/gradcheck.h"
 #include "core/ops.h"
 #include "core/random.h"
+#include "tests/test_util.h"
 
 namespace vd::testing {
 
@@ -56,17 +57,6 @@ inline Window3d window(std::array<int64_t, 3> k, std::array<int64_t, 3> s = {1, 
   w.padding = p;
   w.dilation = d;
   return w;
-}
-
-// Message of the vd::Error that f throws ("" when it does not throw).
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const vd::Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 inline ::testing::AssertionResult grad_ok(const autograd::GradcheckResult& r) {

@@ -4,6 +4,8 @@
 // and state export/import.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <cmath>
 
 #include "core/random.h"
@@ -65,14 +67,7 @@ void run_trajectory(Optimizer& opt, Pair& m, const std::string& prefix) {
   }
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using vd::testing::error_of;
 
 }  // namespace
 

@@ -2,6 +2,8 @@
 // printing and the error messages of bad shapes and indices.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include "autograd/functions.h"
 #include "core/bf16.h"
 #include "core/ops.h"
@@ -80,14 +82,7 @@ TEST(Tensor, PrintingShowsShapeDtypeAndValues) {
   EXPECT_NE(Tensor::zeros({100}).str().find("..."), std::string::npos);
 }
 
-static std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using vd::testing::error_of;
 
 TEST(TensorErrors, NameShapesAndValues) {
   Tensor a = Tensor::zeros({2, 3}), b = Tensor::zeros({4, 3});
