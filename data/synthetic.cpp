@@ -79,15 +79,17 @@ Scene make_scene(const SyntheticConfig& c, size_t video, Motion motion) {
   const int H = c.height, W = c.width;
   const double L = std::min(H, W);
   Scene s;
-  // Background: a base colour and three luminance gratings.
+  // Background: a base colour and three faint luminance gratings (at most
+  // +-0.12 together, well below the object's contrast, so that the moving
+  // object, not the texture, dominates a frame's structure).
   float base[3];
-  for (float& b : base) b = float(rng.uniform(0.1, 0.9));
+  for (float& b : base) b = float(rng.uniform(0.2, 0.8));
   double fx[3], fy[3], ph[3], amp[3];
   for (int k = 0; k < 3; ++k) {
     fx[k] = rng.uniform(-4, 4) * kTwoPi / L;
     fy[k] = rng.uniform(-4, 4) * kTwoPi / L;
     ph[k] = rng.uniform(0, kTwoPi);
-    amp[k] = rng.uniform(0.03, 0.1);
+    amp[k] = rng.uniform(0.01, 0.04);
   }
   s.background.resize(size_t(H) * W * 3);
   for (int y = 0; y < H; ++y)
@@ -99,8 +101,14 @@ Scene make_scene(const SyntheticConfig& c, size_t video, Motion motion) {
     }
   // Object.
   s.shape = Shape(rng.integer(0, kNumShapes - 1));
-  s.radius = float(rng.uniform(0.07, 0.13) * L);
-  for (float& col : s.colour) col = float(rng.uniform());
+  s.radius = float(rng.uniform(0.1, 0.16) * L);
+  // Colour: uniform, redrawn (at most 16 times) until it differs from the
+  // background's base colour by at least 0.3 on average over the channels.
+  for (int tries = 0; tries < 16; ++tries) {
+    double dist = 0;
+    for (int ch = 0; ch < 3; ++ch) dist += std::fabs((s.colour[ch] = float(rng.uniform())) - base[ch]) / 3;
+    if (dist >= 0.3) break;
+  }
   // Motion: the class fixes the pattern, the rest is random.
   s.motion = motion;
   const double angle = rng.uniform(0, kTwoPi);
@@ -112,9 +120,14 @@ Scene make_scene(const SyntheticConfig& c, size_t video, Motion motion) {
     s.dir_x = float(motion == kOscillateV ? 0 : motion == kOscillateH ? 1 : std::cos(angle));
     s.dir_y = float(motion == kOscillateV ? 1 : motion == kOscillateH ? 0 : std::sin(angle));
   }
+  // Amount: linear paths (constant velocity, acceleration, deceleration)
+  // cover 55-85% of the room the object has to travel across the frame over
+  // the video (at 32x32 and 12 frames: about 1-1.7 px per frame); periodic
+  // motions have an amplitude or radius of 0.15-0.25 L.
   const bool periodic = motion == kOscillateH || motion == kOscillateV || motion == kCircle;
-  s.amount = float((periodic ? rng.uniform(0.12, 0.2) : rng.uniform(0.3, 0.5)) * L);
-  s.period = float(motion == kCircle ? rng.uniform(12, 24) : rng.uniform(8, 16));
+  const double room = std::max(0.0, L - 2 * (s.radius + 1));
+  s.amount = float(periodic ? rng.uniform(0.15, 0.25) * L : rng.uniform(0.55, 0.85) * room);
+  s.period = float(motion == kCircle ? rng.uniform(10, 20) : rng.uniform(8, 16));
   s.phase = float(rng.uniform(0, kTwoPi));
   s.spin = rng.bernoulli(0.5) ? 1.f : -1.f;
   // Start: uniform among the positions that keep the whole path inside.

@@ -3,9 +3,10 @@
 // deceleration, horizontal and vertical oscillation, circular motion); the
 // appearance (textured background, object shape, colour, size, start
 // position, and the motion's own speed/phase/direction where the class leaves
-// it free) is random and independent of the class, so a single frame says
-// nothing about the label while the motion says it all. Videos are rendered on
-// demand, deterministically from (seed, subset, index); export_synthetic
+// it free) is random and independent of the class -- the object large
+// (radius 0.1-0.16 of the frame) and contrasted against a faint texture --
+// so a single frame says nothing about the label while the motion says it
+// all. Videos are rendered on demand, deterministically from (seed, subset, index); export_synthetic
 // writes them as UCF101-style frame folders with split files, so the JPEG path
 // runs on them too. No augmentation here.
 #pragma once
