@@ -6,9 +6,9 @@
 // it free) is random and independent of the class -- the object large
 // (radius 0.1-0.16 of the frame) and contrasted against a faint texture --
 // so a single frame says nothing about the label while the motion says it
-// all. Videos are rendered on demand, deterministically from (seed, subset, index); export_synthetic
-// writes them as UCF101-style frame folders with split files, so the JPEG path
-// runs on them too. No augmentation here.
+// all. Videos are rendered on demand, deterministically from (seed, subset,
+// index); export_synthetic writes them as UCF101-style frame folders with
+// split files, so the JPEG path runs on them too. No augmentation here.
 #pragma once
 
 #include <cstdint>
