@@ -57,10 +57,13 @@ int cmd_demo(const std::vector<std::string>& args, std::ostream& out) {
   s.add("clips", "4", "evaluation clips per video, evenly spaced (frames, stride, crop as in training)", KeyType::Int);
   s.add("eval_batch", "32", "clips per forward pass when extracting retrieval features", KeyType::Int);
   s.add("out", "", "run directory (empty = runs/demo-<date>-<time>)", KeyType::Path);
-  // CPU-sized defaults: 32x32 synthetic frames, width/8 R3D-18, 8-frame clips.
+  // CPU-sized defaults: 32x32 synthetic frames, width/8 R3D-18, 8-frame clips
+  // from 10-frame videos (an 8 + 2-frame clip sees most of each path). No
+  // horizontal flip: on synthetic dynamics the class is a direction, and a
+  // flipped MoveRight clip is a MoveLeft clip (docs/ALGORITHM.md section 7).
   for (const auto& [key, value] : std::vector<std::pair<const char*, const char*>>{
            {"synth_size", "32"}, {"synth_train_per_class", "24"}, {"synth_test_per_class", "8"},
-           {"synth_frames", "20"}, {"width_divisor", "8"}, {"frames", "8"}, {"crop", "32"}, {"steps", "60"},
+           {"synth_frames", "10"}, {"flip_p", "0"}, {"width_divisor", "8"}, {"frames", "8"}, {"crop", "32"}, {"steps", "60"},
            {"batch", "16"}, {"projector_dim", "256"}, {"optimizer", "adamw"}, {"lr", "0.001"},
            {"weight_decay", "0.000001"}, {"warmup_steps", "5"}})
     s.set(key, value, "default");
