@@ -34,9 +34,9 @@ static double loss_value(const Fn& f, const std::vector<Tensor>& xs, const Tenso
   return (f(xs) * r).sum().item();
 }
 
-GradcheckResult gradcheck(const Fn& f, const std::vector<Tensor>& inputs, const GradcheckOptions& opt) {
-  check_inputs(inputs);
-  Generator gen(12345);
+// Draws the fixed weighting r of f's output, then runs the tape on
+// sum(f(x) * r) so that every input holds its analytic gradient. Returns r.
+static Tensor analytic_gradients(const Fn& f, const std::vector<Tensor>& inputs, Generator& gen) {
   Tensor r;
   {
     NoGradGuard guard;
@@ -47,6 +47,13 @@ GradcheckResult gradcheck(const Fn& f, const std::vector<Tensor>& inputs, const 
     t.requires_grad_(true);
   }
   (f(inputs) * r).sum().backward();
+  return r;
+}
+
+GradcheckResult gradcheck(const Fn& f, const std::vector<Tensor>& inputs, const GradcheckOptions& opt) {
+  check_inputs(inputs);
+  Generator gen(12345);
+  Tensor r = analytic_gradients(f, inputs, gen);
 
   GradcheckResult res;
   for (size_t k = 0; k < inputs.size(); ++k) {
@@ -91,16 +98,7 @@ GradcheckResult directional_gradcheck(const Fn& f, const std::vector<Tensor>& in
   Generator gen(seed);
   std::vector<Tensor> dirs;
   for (const Tensor& x : inputs) dirs.push_back(Tensor::randn(x.shape(), &gen, DType::F64));
-  Tensor r;
-  {
-    NoGradGuard guard;
-    r = Tensor::randn(f(inputs).shape(), &gen, DType::F64);
-  }
-  for (Tensor t : inputs) {
-    t.zero_grad();
-    t.requires_grad_(true);
-  }
-  (f(inputs) * r).sum().backward();
+  Tensor r = analytic_gradients(f, inputs, gen);
   double analytic = 0;
   for (size_t k = 0; k < inputs.size(); ++k)
     if (inputs[k].grad().defined())
