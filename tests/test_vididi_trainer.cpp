@@ -119,14 +119,17 @@ TEST(VididiConfig, RefusesSettingsThatCannotWork) {
   EXPECT_NO_THROW(ok.validate(src.get()));  // frames only: no extra frames
 }
 
+// R3D-18 at width/8 with one block per stage: the heads tests' encoder.
+static std::shared_ptr<models::Encoder> small_encoder() {
+  models::EncoderOptions eo;
+  eo.width_divisor = 8;
+  eo.blocks = {1, 1, 1, 1};
+  return models::make_encoder("r3d_18", eo);
+}
+
 TEST(VididiHeads, ProjectorsHaveThePinnedShapes) {
   Generator g(1);
-  auto factory = [] {
-    models::EncoderOptions eo;
-    eo.width_divisor = 8;
-    eo.blocks = {1, 1, 1, 1};
-    return models::make_encoder("r3d_18", eo);
-  };
+  auto factory = small_encoder;
   HeadOptions h;
   h.vicreg_width = 48;
   SSLModel vic(factory, h, &g);
@@ -141,12 +144,7 @@ TEST(VididiHeads, ProjectorsHaveThePinnedShapes) {
 
 TEST(VididiHeads, ByolTargetStartsAsACopyAndFollowsTheEma) {
   Generator g(2);
-  auto factory = [] {
-    models::EncoderOptions eo;
-    eo.width_divisor = 8;
-    eo.blocks = {1, 1, 1, 1};
-    return models::make_encoder("r3d_18", eo);
-  };
+  auto factory = small_encoder;
   HeadOptions h;
   h.framework = Framework::BYOL;
   h.byol_hidden = 32, h.byol_dim = 16;

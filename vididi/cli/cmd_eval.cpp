@@ -58,11 +58,16 @@ std::pair<eval::VideoFeatures, eval::VideoFeatures> features_for(const Settings&
   return f;
 }
 
-void add_common_eval_keys(Settings& s) {
+// What every evaluation reads: the data, the encoder, the device, the clips.
+static void add_encoder_input_keys(Settings& s) {
   add_dataset_keys(s);
   add_encoder_keys(s);
   add_device_keys(s);
   add_clip_keys(s);
+}
+
+void add_common_eval_keys(Settings& s) {
+  add_encoder_input_keys(s);
   s.add("seed", "0", "seed of a random-init encoder and of training", KeyType::Int);
   s.add("load_features", "", "folder with train.vdf and test.vdf to use instead of running the encoder", KeyType::Path);
   s.add("save_features", "", "folder to save train.vdf and test.vdf into", KeyType::Path);
@@ -151,10 +156,7 @@ int cmd_linear(const std::vector<std::string>& args, std::ostream& out) {
 
 int cmd_finetune(const std::vector<std::string>& args, std::ostream& out) {
   Settings s;
-  add_dataset_keys(s);
-  add_encoder_keys(s);
-  add_device_keys(s);
-  add_clip_keys(s);
+  add_encoder_input_keys(s);
   s.add("seed", "0", "seed of the head init, dropout and data order", KeyType::Int);
   s.add("epochs", "5", "training epochs", KeyType::Int);
   s.add("optimizer", "sgd", "optimizer", KeyType::Choice, {"sgd", "adamw"});
