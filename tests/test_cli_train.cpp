@@ -2,7 +2,8 @@
 // tiny synthetic data: `pretrain` (a run stopped after 2 of 3 steps and
 // resumed from its own config.txt gives the same losses, bit for bit, as an
 // uninterrupted run; run directory files; its checkpoint loads in
-// `retrieve`), `bench` (one JSON line), `demo` (three rows, reports, plots);
+// `retrieve`; a --blocks 1,1,1,1 run's checkpoint loads in retrieve, linear
+// and finetune given the same --blocks, and is refused without it), `bench` (one JSON line), `demo` (three rows, reports, plots);
 // each with its error cases; and docs/CONFIG.md against the --help texts.
 #include <gtest/gtest.h>
 
@@ -77,6 +78,47 @@ TEST(CliPretrain, StoppedAndResumedEqualsUninterrupted) {
   // Resuming with a setting that changes the run is refused, naming the key.
   expect_one_line_error(cli({"pretrain", "--config", parts + "/config.txt", "--resume", "auto", "--pairs", "0-0"}),
                         "pairs");
+}
+
+// An encoder pretrained with fewer blocks per stage (--blocks 1,1,1,1) is
+// evaluated by retrieve, linear and finetune given the same key; without it
+// (the default 2,2,2,2), or with a deeper run's checkpoint, each refuses the
+// checkpoint in one line naming the tensors and hinting at --blocks.
+TEST(CliPretrain, BlocksCheckpointLoadsInTheEvaluationCommands) {
+  const std::string shallow = ::testing::TempDir() + "cli_pretrain_blocks_1111";
+  const std::string deep = ::testing::TempDir() + "cli_pretrain_blocks_1112";
+  const std::vector<std::string> w8{"--width_divisor", "8", "--steps", "2"};
+  ASSERT_EQ(cli(pretrain_args(shallow, with(w8, {"--blocks", "1,1,1,1"}))).code, 0);
+  ASSERT_EQ(cli(pretrain_args(deep, with(w8, {"--blocks", "1,1,1,2"}))).code, 0);
+  auto eval = [&](const std::string& cmd, const std::string& run, const std::vector<std::string>& more) {
+    return cli(with(with({cmd, "--checkpoint", run, "--width_divisor", "8", "--frames", "4", "--crop", "16",
+                          "--clips", "1", "--workers", "1"},
+                         kTinyData),
+                    more));
+  };
+  const std::vector<std::string> b1111{"--blocks", "1,1,1,1"};
+  Result r = eval("retrieve", shallow, with(b1111, {"--ks", "1"}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("R@1"), std::string::npos) << r.out;
+  Result lin = eval("linear", shallow, with(b1111, {"--epochs", "1"}));
+  ASSERT_EQ(lin.code, 0) << lin.err;
+  EXPECT_NE(lin.out.find("video top-1"), std::string::npos) << lin.out;
+  Result ft = eval("finetune", shallow, with(b1111, {"--epochs", "1", "--warmup_epochs", "0", "--batch", "10"}));
+  ASSERT_EQ(ft.code, 0) << ft.err;
+  EXPECT_NE(ft.out.find("step 2/2"), std::string::npos) << ft.out;
+  EXPECT_NE(ft.out.find("video top-1"), std::string::npos) << ft.out;
+
+  for (const char* cmd : {"retrieve", "linear", "finetune"}) {
+    // Default blocks: the encoder has layer1.1 etc., the checkpoint does not.
+    Result missing = eval(cmd, shallow, {});
+    expect_one_line_error(missing, "missing from the checkpoint: layer1.1.");
+    EXPECT_NE(missing.err.find("--blocks"), std::string::npos) << missing.err;
+    // A deeper checkpoint does not load silently into a shallower encoder.
+    Result extra = eval(cmd, deep, b1111);
+    expect_one_line_error(extra, "the encoder lacks: layer4.1.");
+    EXPECT_NE(extra.err.find("--blocks"), std::string::npos) << extra.err;
+  }
+  expect_one_line_error(eval("retrieve", shallow, {"--blocks", "1,1,1"}), "'blocks'");
 }
 
 TEST(CliPretrain, Errors) {

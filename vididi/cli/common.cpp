@@ -18,6 +18,7 @@
 #include "layers/checkpoint.h"
 #include "data/frame_folder.h"
 #include "data/synthetic.h"
+#include "vididi/cli/train_settings.h"
 #include "vididi/models/encoder.h"
 #include "vididi/run_dir.h"
 
@@ -143,6 +144,7 @@ Device pick_device(const Settings& s) {
 void add_encoder_keys(Settings& s) {
   s.add("encoder", "r3d_18", "encoder architecture", KeyType::Choice, {"r3d_18", "r2plus1d_18", "s3d"});
   s.add("width_divisor", "1", "divide every channel width by this (8 = CPU-sized)", KeyType::Int);
+  add_train_key(s, "blocks");  // pretrain's key: a checkpoint loads into the encoder it was trained as
   s.add("checkpoint", "", "encoder weights: a pretrain run directory or checkpoint file (empty = random init)", KeyType::Path);
 }
 
@@ -152,6 +154,7 @@ std::shared_ptr<models::Encoder> build_encoder(const Settings& s, Device device,
   Generator gen(seed);
   models::EncoderOptions o;
   o.width_divisor = positive(s, "width_divisor");
+  o.blocks = block_counts(s);
   o.num_classes = num_classes;
   o.gen = &gen;
   auto enc = models::make_encoder(s.str("encoder"), o);
@@ -183,15 +186,38 @@ void load_encoder_checkpoint(models::Encoder& encoder, const std::string& path) 
     if (!prefixed) src.emplace_back(name, t);
     else if (name.rfind("encoder.", 0) == 0) src.emplace_back(name.substr(8), t);
   }
-  std::string missing;
-  for (const auto& [name, t] : encoder.state_dict()) {
-    bool head = name.rfind("fc.", 0) == 0 || name.rfind("classifier.", 0) == 0;
-    if (!head && !nn::find_named(src, name)) missing += (missing.empty() ? "" : ", ") + name;
+  // Every encoder tensor but the classification head must be there with its
+  // shape, and no other encoder tensor: a deeper checkpoint (more blocks per
+  // stage) must not load silently into a shallower encoder.
+  auto head = [](const std::string& n) { return n.rfind("fc.", 0) == 0 || n.rfind("classifier.", 0) == 0; };
+  const nn::NamedTensors dst = encoder.state_dict();
+  std::vector<std::string> missing, unexpected, mismatched;
+  for (const auto& [name, t] : dst) {
+    const Tensor* from = nn::find_named(src, name);
+    if (!from) {
+      if (!head(name)) missing.push_back(name);
+    } else if (from->shape() != t.shape()) {
+      mismatched.push_back(name + " (encoder " + shape_str(t.shape()) + ", checkpoint " + shape_str(from->shape()) + ")");
+    }
   }
-  if (!missing.empty())
-    throw UsageError("checkpoint " + path + " lacks encoder tensors: " + missing.substr(0, 300) +
-                     "; hint: was it saved with the same --encoder and --width_divisor?");
-  nn::load_named(encoder.state_dict(), src, false, "load_encoder_checkpoint");
+  for (const auto& [name, t] : src)
+    if (!head(name) && !nn::find_named(dst, name)) unexpected.push_back(name);
+  if (!missing.empty() || !unexpected.empty() || !mismatched.empty()) {
+    std::string what;
+    auto list = [&](const char* title, const std::vector<std::string>& v) {
+      if (v.empty()) return;
+      what += "; " + std::to_string(v.size()) + " " + title + ":";
+      for (size_t i = 0; i < v.size() && i < 3; ++i) what += " " + v[i];
+      if (v.size() > 3) what += " ...";
+    };
+    list("encoder tensor(s) missing from the checkpoint", missing);
+    list("checkpoint tensor(s) the encoder lacks", unexpected);
+    list("shape mismatch(es)", mismatched);
+    throw UsageError("checkpoint " + path + " does not match the encoder" + what +
+                     "; hint: build the encoder as it was pretrained: the same --encoder, --width_divisor and "
+                     "--blocks (see the run's config.txt)");
+  }
+  nn::load_named(dst, src, false, "load_encoder_checkpoint");
 }
 
 // --- evaluation clips ----------------------------------------------------------------

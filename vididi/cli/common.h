@@ -45,7 +45,7 @@ std::string dataset_description(const Settings& s);  // "synthetic 64x64x32" or 
 void add_device_keys(Settings& s);
 Device pick_device(const Settings& s);  // also applies the precision setting
 
-// --- encoders: encoder, width_divisor, checkpoint ----------------------------------
+// --- encoders: encoder, width_divisor, blocks (pretrain's key), checkpoint -----------
 void add_encoder_keys(Settings& s);
 // The encoder named by the settings, initialised from `seed`, with weights
 // from `checkpoint` when given, on `device`.
@@ -55,7 +55,9 @@ std::shared_ptr<models::Encoder> build_encoder(const Settings& s, Device device,
 // Copies encoder weights from a checkpoint file (layers/checkpoint.h) or a
 // run directory (its checkpoint, see docs/CONFIG.md). Names may be the
 // encoder's own or carry an "encoder." prefix (a whole pretraining model);
-// every encoder tensor except the classification head must be present.
+// every encoder tensor except the classification head must be present with
+// its shape, and no other encoder tensor: a mismatch is a UsageError naming
+// the tensors, with a hint at --encoder, --width_divisor and --blocks.
 void load_encoder_checkpoint(models::Encoder& encoder, const std::string& path);
 // The checkpoint file a path names: itself, or for a folder the first of
 // checkpoint.vdc (a pretrain run directory), encoder.ckpt, last.ckpt,

@@ -37,6 +37,14 @@ std::string origin_of(const Settings& s, const std::string& key) {
   return "default";
 }
 
+// A TrainConfig refusal of the value of `key` as a UsageError naming the key
+// and where its value came from.
+UsageError bad_value(const Settings& s, const std::string& key, const vd::Error& e) {
+  std::string o = origin_of(s, key);
+  return UsageError("bad value for '" + key + "'" + (o == "default" ? "" : " (" + o + ")") + ": " +
+                    without_location(e.what()));
+}
+
 std::string fixed(double v, int digits) {
   std::ostringstream os;
   os << std::fixed << std::setprecision(digits) << v;
@@ -48,6 +56,25 @@ void add_train_keys(Settings& s, const std::vector<std::string>& skip) {
   for (const auto& k : vididi::TrainConfig::keys())
     if (std::find(skip.begin(), skip.end(), k.name) == skip.end())
       s.add(k.name, k.default_value, k.help, key_type(k.type));
+}
+
+void add_train_key(Settings& s, const std::string& name) {
+  for (const auto& k : vididi::TrainConfig::keys())
+    if (k.name == name) {
+      s.add(k.name, k.default_value, k.help, key_type(k.type));
+      return;
+    }
+  VD_FAIL("add_train_key: TrainConfig has no key " << name << "; hint: a bug in the subcommand");
+}
+
+std::vector<int64_t> block_counts(const Settings& s) {
+  vididi::TrainConfig c;
+  try {
+    c.set("blocks", s.str("blocks"));
+    return c.block_counts();
+  } catch (const vd::Error& e) {
+    throw bad_value(s, "blocks", e);
+  }
 }
 
 Settings pretrain_settings() {
@@ -66,9 +93,7 @@ vididi::TrainConfig train_config(const Settings& s, const data::VideoSource* sou
     try {
       c.set(k.name, s.str(k.name));
     } catch (const vd::Error& e) {
-      std::string o = origin_of(s, k.name);
-      throw UsageError("bad value for '" + k.name + "'" + (o == "default" ? "" : " (" + o + ")") + ": " +
-                       without_location(e.what()));
+      throw bad_value(s, k.name, e);
     }
   }
   try {

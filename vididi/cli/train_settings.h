@@ -6,6 +6,7 @@
 // report.md. Not here: the training loop (vididi/trainer.h) or the
 // subcommands themselves (cmd_train.cpp, cmd_demo.cpp).
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,15 @@ namespace vd::cli {
 // Declares every TrainConfig key except those in `skip`, typed as TrainConfig
 // says, with TrainConfig's default and help.
 void add_train_keys(Settings& s, const std::vector<std::string>& skip = {});
+
+// Declares the one TrainConfig key `name` as add_train_keys would (for a
+// command that shares a key with pretraining, e.g. `blocks` in the
+// evaluation commands).
+void add_train_key(Settings& s, const std::string& name);
+
+// VideoResNet blocks per stage from the `blocks` key, checked by
+// TrainConfig::block_counts(); a bad value is a UsageError naming the key.
+std::vector<int64_t> block_counts(const Settings& s);
 
 // The keys `vididi pretrain` accepts: the dataset keys, then every TrainConfig key.
 Settings pretrain_settings();
