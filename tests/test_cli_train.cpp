@@ -3,8 +3,9 @@
 // resumed from its own config.txt gives the same losses, bit for bit, as an
 // uninterrupted run; run directory files; its checkpoint loads in
 // `retrieve`; a --blocks 1,1,1,1 run's checkpoint loads in retrieve, linear
-// and finetune given the same --blocks, and is refused without it), `bench` (one JSON line), `demo` (three rows, reports, plots);
-// each with its error cases; and docs/CONFIG.md against the --help texts.
+// and finetune given the same --blocks, and is refused without it),
+// `bench` (one JSON line), `demo` (three rows, reports, plots); each with
+// its error cases; and docs/CONFIG.md against the --help texts.
 #include <gtest/gtest.h>
 
 #include <fstream>

@@ -197,7 +197,8 @@ void load_encoder_checkpoint(models::Encoder& encoder, const std::string& path) 
     if (!from) {
       if (!head(name)) missing.push_back(name);
     } else if (from->shape() != t.shape()) {
-      mismatched.push_back(name + " (encoder " + shape_str(t.shape()) + ", checkpoint " + shape_str(from->shape()) + ")");
+      mismatched.push_back(name + " (encoder " + shape_str(t.shape()) + ", checkpoint " +
+                           shape_str(from->shape()) + ")");
     }
   }
   for (const auto& [name, t] : src)
