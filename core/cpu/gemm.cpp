@@ -1,4 +1,5 @@
-// CPU matrix product c = alpha * op(a) @ op(b) + beta * c over a batch.
+// CPU matrix product c = alpha * op(a) @ op(b) + beta * c over a batch,
+// large products split over two threads (core/cpu/parallel.h).
 // Calls OpenBLAS when the build found it (VD_OPENBLAS), else the project's own
 // blocked kernel (gemm_blocked, also exported for tests and benchmarks).
 #include <algorithm>
@@ -6,6 +7,7 @@
 
 #include "core/backend.h"
 #include "core/cpu/gemm.h"
+#include "core/cpu/parallel.h"
 
 #ifdef VD_OPENBLAS
 #include <cblas.h>
@@ -51,10 +53,16 @@ template void gemm_blocked<float>(int64_t, int64_t, int64_t, float, const float*
 template void gemm_blocked<double>(int64_t, int64_t, int64_t, double, const double*, int64_t,
                                    int64_t, const double*, int64_t, int64_t, double, double*);
 
+// One thread's product. OpenBLAS is held to one thread of its own: the CPU
+// backend's parallelism is parallel2 (core/cpu/parallel.h), and OpenBLAS's
+// idle threads spinning in sched_yield beside it cost up to 1.7x on the
+// 2-core development machine (docs/ENGINE.md, CPU threads).
 template <class T>
-void gemm_rows(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* pa,
-               int64_t lda, const T* pb, int64_t ldb, T beta, T* pc, int64_t ldc) {
+static void gemm_serial(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* pa,
+                        int64_t lda, const T* pb, int64_t ldb, T beta, T* pc, int64_t ldc) {
 #ifdef VD_OPENBLAS
+  static const bool one_thread = (openblas_set_num_threads(1), true);
+  (void)one_thread;
   const auto TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
   if constexpr (std::is_same<T, float>::value)
     cblas_sgemm(CblasRowMajor, TA, TB, int(m), int(n), int(k), alpha, pa, int(lda), pb, int(ldb),
@@ -76,6 +84,27 @@ void gemm_rows(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const
       for (int64_t j = 0; j < n; ++j) pc[i * ldc + j] = tmp[size_t(i * n + j)];
   }
 #endif
+}
+
+template <class T>
+void gemm_rows(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* pa,
+               int64_t lda, const T* pb, int64_t ldb, T beta, T* pc, int64_t ldc) {
+  // Products of 2M multiply-adds or more split the larger of m and n in two
+  // halves on two threads (each half's elements are summed as they would be
+  // whole); smaller ones, or calls from inside a split, run here.
+  if (double(m) * double(n) * double(k) < double(1 << 21)) {
+    gemm_serial<T>(ta, tb, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+  } else if (m >= n) {
+    parallel2(m, 2, [&](int64_t i0, int64_t i1) {
+      gemm_serial<T>(ta, tb, i1 - i0, n, k, alpha, pa + (ta ? i0 : i0 * lda), lda, pb, ldb, beta,
+                     pc + i0 * ldc, ldc);
+    });
+  } else {
+    parallel2(n, 2, [&](int64_t j0, int64_t j1) {
+      gemm_serial<T>(ta, tb, m, j1 - j0, k, alpha, pa, lda, pb + (tb ? j0 * ldb : j0), ldb, beta,
+                     pc + j0, ldc);
+    });
+  }
 }
 
 template void gemm_rows<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,

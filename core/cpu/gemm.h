@@ -12,7 +12,9 @@ void gemm_blocked(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t 
                   const T* b, int64_t sb_p, int64_t sb_j, T beta, T* c);
 
 // Row-major c[m x n] (leading dim ldc) = alpha * op(a) @ op(b) + beta * c, with
-// BLAS leading dims; OpenBLAS when built with it, else gemm_blocked. The
+// BLAS leading dims; OpenBLAS (held to one thread) when built with it, else
+// gemm_blocked; products of 2M multiply-adds or more are split in two halves
+// on two threads (core/cpu/parallel.h) unless called from inside a split. The
 // pointer-level entry that Tensor gemm and the conv kernels share.
 template <class T>
 void gemm_rows(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
