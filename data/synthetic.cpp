@@ -79,9 +79,10 @@ Scene make_scene(const SyntheticConfig& c, size_t video, Motion motion) {
   const int H = c.height, W = c.width;
   const double L = std::min(H, W);
   Scene s;
-  // Background: a base colour and three faint luminance gratings (at most
-  // +-0.12 together, well below the object's contrast, so that the moving
-  // object, not the texture, dominates a frame's structure).
+  // Background: a base colour and three luminance gratings, by default faint
+  // (at most +-0.12 together, well below the object's contrast, so that the
+  // moving object, not the texture, dominates a frame's structure); `texture`
+  // scales their amplitudes.
   float base[3];
   for (float& b : base) b = float(rng.uniform(0.2, 0.8));
   double fx[3], fy[3], ph[3], amp[3];
@@ -89,7 +90,7 @@ Scene make_scene(const SyntheticConfig& c, size_t video, Motion motion) {
     fx[k] = rng.uniform(-4, 4) * kTwoPi / L;
     fy[k] = rng.uniform(-4, 4) * kTwoPi / L;
     ph[k] = rng.uniform(0, kTwoPi);
-    amp[k] = rng.uniform(0.01, 0.04);
+    amp[k] = rng.uniform(0.01, 0.04) * c.texture;
   }
   s.background.resize(size_t(H) * W * 3);
   for (int y = 0; y < H; ++y)
@@ -175,11 +176,12 @@ const std::vector<std::string>& SyntheticDynamics::motion_classes() {
 }
 
 SyntheticDynamics::SyntheticDynamics(SyntheticConfig config) : config_(config) {
-  if (config_.height < 8 || config_.width < 8 || config_.frames < 1 || config_.videos_per_class < 1)
-    fail("SyntheticConfig", "expected height, width >= 8, frames >= 1, videos_per_class >= 1, got " +
+  if (config_.height < 8 || config_.width < 8 || config_.frames < 1 || config_.videos_per_class < 1 ||
+      !(config_.texture >= 0))
+    fail("SyntheticConfig", "expected height, width >= 8, frames >= 1, videos_per_class >= 1, texture >= 0, got " +
                                 std::to_string(config_.height) + "x" + std::to_string(config_.width) +
                                 ", " + std::to_string(config_.frames) + ", " +
-                                std::to_string(config_.videos_per_class));
+                                std::to_string(config_.videos_per_class) + ", " + std::to_string(config_.texture));
 }
 
 std::string SyntheticDynamics::video_path(size_t video) const {

@@ -24,6 +24,9 @@ struct SyntheticConfig {
   int height = 64, width = 64;
   int frames = 32;  // frames per video
   int videos_per_class = 100;
+  // Scale of the background gratings' amplitudes (1: each 0.01-0.04, faint
+  // beside the object; 4: 0.04-0.16, a texture as strong as the object).
+  float texture = 1;
   uint64_t seed = 0;
   Subset subset = Subset::train;  // train and test videos come from different streams
 };

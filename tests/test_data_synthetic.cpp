@@ -162,12 +162,12 @@ TEST(DataSynthetic, ClassesMoveAsNamedAndRenderDeterministically) {
       continue;
     }
     EXPECT_GT(first.total + last.total, 0) << set.name(v);
-    if (cls == "MoveRight") EXPECT_GT(last.x, first.x + 10) << set.name(v);
-    if (cls == "MoveLeft") EXPECT_LT(last.x, first.x - 10) << set.name(v);
-    if (cls == "MoveUp") EXPECT_LT(last.y, first.y - 10) << set.name(v);
-    if (cls == "MoveDown") EXPECT_GT(last.y, first.y + 10) << set.name(v);
-    if (cls == "Accelerate") EXPECT_GT(last.total, 2 * first.total) << set.name(v);
-    if (cls == "Decelerate") EXPECT_GT(first.total, 2 * last.total) << set.name(v);
+    if (cls == "MoveRight") { EXPECT_GT(last.x, first.x + 10) << set.name(v); }
+    if (cls == "MoveLeft") { EXPECT_LT(last.x, first.x - 10) << set.name(v); }
+    if (cls == "MoveUp") { EXPECT_LT(last.y, first.y - 10) << set.name(v); }
+    if (cls == "MoveDown") { EXPECT_GT(last.y, first.y + 10) << set.name(v); }
+    if (cls == "Accelerate") { EXPECT_GT(last.total, 2 * first.total) << set.name(v); }
+    if (cls == "Decelerate") { EXPECT_GT(first.total, 2 * last.total) << set.name(v); }
   }
   EXPECT_EQ(set.render(17).px, SyntheticDynamics(cfg).render(17).px);
   SyntheticConfig other = cfg;
@@ -180,6 +180,40 @@ TEST(DataSynthetic, ClassesMoveAsNamedAndRenderDeterministically) {
   const Clip full = set.render(17), picked = set.load(17, {5, 2});
   EXPECT_TRUE(std::equal(full.frame(5), full.frame(6), picked.frame(0)));
   EXPECT_TRUE(std::equal(full.frame(2), full.frame(3), picked.frame(1)));
+}
+
+// `texture` scales the background gratings only: at 0 the background is one
+// flat colour (the first frame's most common pixel covers most of it), at 4
+// it varies (no pixel value covers half the frame); the object is drawn
+// alike; a negative texture is refused.
+TEST(DataSynthetic, TextureScalesTheBackgroundGratingsOnly) {
+  SyntheticConfig cfg;
+  cfg.height = cfg.width = 32;
+  cfg.frames = 4;
+  cfg.videos_per_class = 2;
+  auto most_common_share = [](const Clip& c) {
+    std::vector<uint32_t> px;
+    for (int i = 0; i < c.H * c.W; ++i) {
+      const uint8_t* p = c.frame(0) + 3 * i;
+      px.push_back(uint32_t(p[0]) << 16 | uint32_t(p[1]) << 8 | p[2]);
+    }
+    std::sort(px.begin(), px.end());
+    size_t best = 0;
+    for (size_t i = 0, j; i < px.size(); i = j) {
+      for (j = i; j < px.size() && px[j] == px[i]; ++j) {}
+      best = std::max(best, j - i);
+    }
+    return double(best) / double(px.size());
+  };
+  SyntheticConfig flat = cfg, strong = cfg;
+  flat.texture = 0;
+  strong.texture = 4;
+  for (size_t v : {size_t(0), size_t(7), size_t(13)}) {
+    EXPECT_GT(most_common_share(SyntheticDynamics(flat).render(v)), 0.8) << v;
+    EXPECT_LT(most_common_share(SyntheticDynamics(strong).render(v)), 0.5) << v;
+  }
+  cfg.texture = -1;
+  EXPECT_THROW(SyntheticDynamics{cfg}, std::exception);
 }
 
 }  // namespace

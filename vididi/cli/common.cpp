@@ -53,6 +53,8 @@ void add_dataset_keys(Settings& s) {
   s.add("synth_train_per_class", "100", "synthetic: train videos per class", KeyType::Int);
   s.add("synth_test_per_class", "20", "synthetic: test videos per class", KeyType::Int);
   s.add("synth_seed", "0", "synthetic: seed of the generated videos", KeyType::Int);
+  s.add("synth_texture", "1", "synthetic: scale of the background texture's contrast (1 = faint, 4 = as strong as the object)",
+        KeyType::Float);
 }
 
 namespace {
@@ -73,6 +75,8 @@ std::shared_ptr<const data::VideoSource> open_dataset(const Settings& s, data::S
     c.frames = int(positive(s, "synth_frames", 3));
     c.videos_per_class = int(positive(s, subset == data::Subset::train ? "synth_train_per_class" : "synth_test_per_class"));
     c.seed = uint64_t(s.integer("synth_seed"));
+    c.texture = float(s.real("synth_texture"));
+    if (!(c.texture >= 0)) throw UsageError("bad value for 'synth_texture': expected >= 0, got " + s.str("synth_texture"));
     c.subset = subset;
     return std::make_shared<data::SyntheticDynamics>(c);
   }
@@ -106,7 +110,8 @@ std::string dataset_description(const Settings& s) {
     std::ostringstream os;
     os << "synthetic dynamics " << s.str("synth_size") << "x" << s.str("synth_size") << ", "
        << s.str("synth_frames") << " frames, " << s.str("synth_train_per_class") << "/"
-       << s.str("synth_test_per_class") << " train/test videos per class, seed " << s.str("synth_seed");
+       << s.str("synth_test_per_class") << " train/test videos per class, texture " << s.str("synth_texture")
+       << ", seed " << s.str("synth_seed");
     return os.str();
   }
   return s.str("dataset") + " split " + s.str("split") + " at " + s.str("data_root");
