@@ -46,9 +46,12 @@ BENCHES  := $(patsubst bench/%.cpp,$(BUILD)/bench_%,$(wildcard bench/*.cpp))
 
 .PHONY: all build-all test run deps clean
 # Each entry point installs missing packages first, then re-enters make so that
-# the detection above sees them.
+# the detection above sees them; the inner make runs one job per core unless
+# -j was given (make -j1 builds serially).
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+SUBMAKE   = $(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(JOBS))
 all: deps
-	@$(MAKE) --no-print-directory build-all
+	@$(SUBMAKE) build-all
 build-all: $(LIB) $(EXAMPLES) $(BENCHES) $(BUILD)/tests
 
 deps:
@@ -77,13 +80,13 @@ $(BUILD)/bench_%: bench/%.cpp $(LIB)
 
 # Tests: GTEST_FILTER narrows them (make test GTEST_FILTER='Tensor*').
 test: deps
-	@$(MAKE) --no-print-directory $(BUILD)/tests
+	@$(SUBMAKE) $(BUILD)/tests
 	$(BUILD)/tests --gtest_filter='$(or $(GTEST_FILTER),*)'
 
 # Only the vididi program is built for the demo (the test binary is the
 # longest compile), so that a clean clone runs it in minutes.
 run: deps
-	@$(MAKE) --no-print-directory $(BUILD)/vididi
+	@$(SUBMAKE) $(BUILD)/vididi
 	$(BUILD)/vididi demo
 
 clean:
