@@ -92,7 +92,7 @@ int cmd_demo(const std::vector<std::string>& args, std::ostream& out) {
   write_resolved_config(s, dir);
   auto print = [&](const std::string& line) { out << line << "\n" << std::flush; };
   out << "vididi demo: " << dataset_description(s) << " (" << train->num_classes() << " motion classes)\n"
-      << "encoder " << base.encoder << " width/" << base.width_divisor << ", " << base.framework << ", "
+      << "encoder " << base.encoder << " width/" << base.width_divisor << " blocks " << base.blocks << ", " << base.framework << ", "
       << base.steps << " steps of " << base.batch << " videos per run; run directory " << dir << "\n" << std::flush;
 
   struct Run {
