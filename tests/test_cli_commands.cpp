@@ -34,6 +34,7 @@ TEST(CliCommands, SynthWritesFrameFoldersAndSplits) {
   expect_one_line_error(cli({"synth"}), "needs --out");
   expect_one_line_error(cli({"synth", "--out", dir, "--size", "0"}), "'size'");
   expect_one_line_error(cli({"synth", "--out", dir, "--jpeg_quality", "high"}), "expected an integer");
+  expect_one_line_error(cli({"synth", "--out", dir, "--texture", "-1"}), "'texture'");
 }
 
 TEST(CliCommands, ShowWritesThePicture) {

@@ -18,6 +18,8 @@ int cmd_synth(const std::vector<std::string>& args, std::ostream& out) {
   s.add("train_per_class", "100", "train videos per class", KeyType::Int);
   s.add("test_per_class", "20", "test videos per class", KeyType::Int);
   s.add("seed", "0", "seed of the generated videos", KeyType::Int);
+  s.add("texture", "1", "scale of the background texture's contrast (the synth_texture key of the other commands)",
+        KeyType::Float);
   s.add("jpeg_quality", "95", "JPEG quality 1..100", KeyType::Int);
   const char* summary = "Export the synthetic dynamics dataset (docs/DATA.md) as frame folders.";
   if (parse_or_help(s, args, "synth", summary, out)) return 0;
@@ -31,6 +33,8 @@ int cmd_synth(const std::vector<std::string>& args, std::ostream& out) {
   train.height = train.width = int(s.integer("size"));
   train.frames = int(s.integer("frames"));
   train.seed = uint64_t(s.integer("seed"));
+  train.texture = float(s.real("texture"));
+  if (!(train.texture >= 0)) throw UsageError("bad value for 'texture': expected >= 0, got " + s.str("texture"));
   test = train;
   train.videos_per_class = int(s.integer("train_per_class"));
   test.videos_per_class = int(s.integer("test_per_class"));
