@@ -7,8 +7,14 @@
 // --iters timed calls after one warm-up (the machine is shared; the 1-minute
 // load average is printed beside the figures).
 //
-// Usage: bench_cpu_conv [--iters 3] [--layers layer1,layer2s] [--no-blocked]
+// --small runs the layers of the CPU-sized encoder (width / 8, one block per
+// stage, 8x32x32 clips) at 64 clips, the demo's step; --no-direct turns off
+// the direct kernels of narrow layers (core/cpu/conv3d_direct.h), so that the
+// vol2col + gemm path is timed on them. Times in ms are per call.
+//
+// Usage: bench_cpu_conv [--iters 3] [--layers layer1,layer2s] [--no-blocked] [--small] [--no-direct]
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -17,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu/conv3d_direct.h"
 #include "core/cpu/gemm.h"
 #include "core/ops.h"
 #include "core/random.h"
@@ -32,17 +39,31 @@ namespace {
 struct Layer {
   const char* name;
   Shape x;                  // [N, T, H, W, Cin]
-  int64_t co, k, stride, pad;
+  int64_t co;
+  std::array<int64_t, 3> k, stride, pad;  // (t, h, w)
 };
 
 // R3D-18 at 16x112x112 input: layer1 conv, layer2.0 conv1 (stride 2), layer3 conv,
 // layer4 conv, and the 1x1x1 stride-2 downsample of layer2.
 const Layer kLayers[] = {
-    {"layer1", {2, 16, 56, 56, 64}, 64, 3, 1, 1},
-    {"layer2s", {2, 16, 56, 56, 64}, 128, 3, 2, 1},
-    {"layer3", {2, 4, 14, 14, 256}, 256, 3, 1, 1},
-    {"layer4", {2, 2, 7, 7, 512}, 512, 3, 1, 1},
-    {"down2", {2, 16, 56, 56, 64}, 128, 1, 2, 0},
+    {"layer1", {2, 16, 56, 56, 64}, 64, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
+    {"layer2s", {2, 16, 56, 56, 64}, 128, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}},
+    {"layer3", {2, 4, 14, 14, 256}, 256, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
+    {"layer4", {2, 2, 7, 7, 512}, 512, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
+    {"down2", {2, 16, 56, 56, 64}, 128, {1, 1, 1}, {2, 2, 2}, {0, 0, 0}},
+};
+
+// The CPU-sized model of the demo and the learning test (width / 8, one block
+// per stage, 8x32x32 clips) at batch 32, two clips each: N = 64.
+const Layer kSmallLayers[] = {
+    {"s.stem", {64, 8, 32, 32, 3}, 8, {3, 7, 7}, {1, 2, 2}, {1, 3, 3}},
+    {"s.layer1", {64, 8, 16, 16, 8}, 8, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
+    {"s.layer2s", {64, 8, 16, 16, 8}, 16, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}},
+    {"s.layer2", {64, 4, 8, 8, 16}, 16, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
+    {"s.layer3s", {64, 4, 8, 8, 16}, 32, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}},
+    {"s.layer3", {64, 2, 4, 4, 32}, 32, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
+    {"s.layer4s", {64, 2, 4, 4, 32}, 64, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}},
+    {"s.layer4", {64, 1, 2, 2, 64}, 64, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
 };
 
 double seconds_best(int iters, const std::function<void()>& f) {
@@ -69,12 +90,15 @@ int main(int argc, char** argv) {
   int iters = 3;
   bool blocked = true;
   std::string only;
+  bool small = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--iters") && i + 1 < argc) iters = std::max(1, std::atoi(argv[++i]));
     else if (!std::strcmp(argv[i], "--layers") && i + 1 < argc) only = argv[++i];
     else if (!std::strcmp(argv[i], "--no-blocked")) blocked = false;
+    else if (!std::strcmp(argv[i], "--small")) small = true;
+    else if (!std::strcmp(argv[i], "--no-direct")) cpu::set_conv3d_direct_enabled(false);
     else {
-      std::fprintf(stderr, "usage: %s [--iters 3] [--layers layer1,layer2s] [--no-blocked]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--iters 3] [--layers layer1,layer2s] [--no-blocked] [--small] [--no-direct]\n", argv[0]);
       return 2;
     }
   }
@@ -84,17 +108,22 @@ int main(int argc, char** argv) {
 #else
   std::printf("built without OpenBLAS: conv uses gemm_blocked; sgemm column is n/a\n");
 #endif
-  std::printf("%-8s %-22s %8s | %9s %9s %9s | %9s %9s | load\n", "layer", "x -> Cout (k,s,p)", "GFLOP",
-              "fwd", "bwd-data", "bwd-wt", "sgemm", "blocked");
+  std::printf("%-9s %-27s %7s | %8s %8s %8s | %7s %7s %7s | %7s %7s | load\n", "layer", "x -> Cout, kernel, stride",
+              "GFLOP", "fwd", "bwd-data", "bwd-wt", "fwd ms", "bd ms", "bw ms", "sgemm", "blocked");
+  std::printf("%-9s %-27s %7s | %8s %8s %8s | %7s %7s %7s | %7s %7s |\n", "", "", "", "GFLOP/s", "GFLOP/s",
+              "GFLOP/s", "", "", "", "GFLOP/s", "GFLOP/s");
   Generator gen(1);
-  for (const Layer& L : kLayers) {
+  double total_ms[3] = {0, 0, 0};
+  const std::vector<Layer> layers = small ? std::vector<Layer>(std::begin(kSmallLayers), std::end(kSmallLayers))
+                                          : std::vector<Layer>(std::begin(kLayers), std::end(kLayers));
+  for (const Layer& L : layers) {
     if (!only.empty() && ("," + only + ",").find("," + std::string(L.name) + ",") == std::string::npos)
       continue;
     Window3d win;
-    win.kernel = {L.k, L.k, L.k};
-    win.stride = {L.stride, L.stride, L.stride};
-    win.padding = {L.pad, L.pad, L.pad};
-    Tensor x = Tensor::randn(L.x, &gen), w = Tensor::randn({L.co, L.k, L.k, L.k, L.x[4]}, &gen);
+    win.kernel = L.k;
+    win.stride = L.stride;
+    win.padding = L.pad;
+    Tensor x = Tensor::randn(L.x, &gen), w = Tensor::randn({L.co, L.k[0], L.k[1], L.k[2], L.x[4]}, &gen);
     Tensor y = ops::conv3d(x, w, win), dy = Tensor::randn(y.shape(), &gen);
     const int64_t M = y.numel() / L.co, K = w.numel() / L.co, N = L.co;
     const double gflop = 2.0 * double(M) * double(K) * double(N) * 1e-9;
@@ -126,11 +155,16 @@ int main(int argc, char** argv) {
            });
     }
     char geo[64];
-    std::snprintf(geo, sizeof geo, "%ldx%ldx%ldx%ld->%ld (%ld,%ld,%ld)", long(L.x[1]), long(L.x[2]),
-                  long(L.x[3]), long(L.x[4]), long(L.co), long(L.k), long(L.stride), long(L.pad));
-    std::printf("%-8s %-22s %8.2f | %9.1f %9.1f %9.1f | %9.1f %9.1f | %.1f\n", L.name, geo, gflop, gflop / fwd,
-                gflop / bwd_d, gflop / bwd_w, sg, bl, load_average());
+    std::snprintf(geo, sizeof geo, "%ldx%ldx%ldx%ld->%ld k%ld%ld%ld s%ld%ld%ld", long(L.x[1]), long(L.x[2]),
+                  long(L.x[3]), long(L.x[4]), long(L.co), long(L.k[0]), long(L.k[1]), long(L.k[2]),
+                  long(L.stride[0]), long(L.stride[1]), long(L.stride[2]));
+    std::printf("%-9s %-27s %7.2f | %8.1f %8.1f %8.1f | %7.1f %7.1f %7.1f | %7.1f %7.1f | %.1f\n", L.name, geo,
+                gflop, gflop / fwd, gflop / bwd_d, gflop / bwd_w, 1e3 * fwd, 1e3 * bwd_d, 1e3 * bwd_w, sg, bl,
+                load_average());
+    total_ms[0] += 1e3 * fwd, total_ms[1] += 1e3 * bwd_d, total_ms[2] += 1e3 * bwd_w;
     std::fflush(stdout);
   }
+  std::printf("%-9s %-27s %7s | %8s %8s %8s | %7.1f %7.1f %7.1f |\n", "total", "", "", "", "", "", total_ms[0],
+              total_ms[1], total_ms[2]);
   return 0;
 }

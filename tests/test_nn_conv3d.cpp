@@ -3,7 +3,12 @@
 // backward-weight, f64 and f32, over strides, padding, dilation, non-cubic
 // and 1x1x1 kernels and an input large enough to span several column blocks;
 // plus the bias path, determinism and the error messages of bad parameters.
+// The direct kernels of narrow f32 layers (core/cpu/conv3d_direct.h) are
+// checked against the same reference, called directly so that a fallback to
+// vol2col + gemm cannot pass in their place.
 #include <gtest/gtest.h>
+
+#include "core/cpu/conv3d_direct.h"
 
 #include "tests/test_nn_util.h"
 
@@ -161,6 +166,68 @@ TEST(NnConv3d, RepeatsBitForBit) {
     EXPECT_EQ(ops::conv3d_backward_weight(x, dy, w.shape(), win).to_vector(),
               ops::conv3d_backward_weight(x, dy, w.shape(), win).to_vector());
   }
+}
+
+// Narrow layers that the direct kernels take: output-position tiles of 8 (or
+// 6), 2 and 1 along w, weight tiles of 8 (or 6), 4, 2 and 1 along a kernel
+// row, one and two AVX vectors of channels, odd and single-sample batches.
+TEST(NnConv3d, DirectKernelsMatchDirectLoops) {
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+    GTEST_SKIP() << "the direct kernels need AVX2 and FMA";
+  struct Direct {
+    Case c;
+    bool forward, backward_data, backward_weight;  // which passes take the direct path
+  };
+  const Direct direct[] = {
+      // the stem's geometry: Co 8, Wo 11 = 8 + 2 + 1, kernel rows of 21 = 8 + 8 + 4 + 1
+      {{"stem_co8", {3, 3, 7, 22, 3}, {8, 3, 7, 7, 3}, window({3, 7, 7}, {1, 2, 2}, {1, 3, 3})}, true, false, true},
+      // Co 16 (two vectors) at stride 2: Wo 9 = 6 + 2 + 1, kernel rows of 9 = 6 + 2 + 1
+      {{"s2_co16", {2, 4, 5, 17, 3}, {16, 3, 3, 3, 3}, window({3, 3, 3}, {2, 2, 2}, {1, 1, 1})}, true, false, true},
+      // layer1's geometry: all three passes, W 11 = 8 + 2 + 1
+      {{"layer1_c8", {2, 3, 4, 11, 8}, {8, 3, 3, 3, 8}, window({3, 3, 3}, {1, 1, 1}, {1, 1, 1})}, true, true, true},
+      // backward-data only (Co 4): Ci 16, uneven padding (q = k - 1 - p = 1, 1, 2)
+      {{"bd_ci16", {1, 3, 5, 9, 16}, {4, 2, 3, 3, 16}, window({2, 3, 3}, {1, 1, 1}, {0, 1, 0})}, false, true, false},
+  };
+  for (const Direct& d : direct) {
+    const Case& c = d.c;
+    Tensor x = randn_t(c.x, 11, DType::F32), w = randn_t(c.w, 12, DType::F32);
+    Tensor y = ops::conv3d(x, w, c.win), dy = randn_t(y.shape(), 13, DType::F32);
+    Ref r = reference(ops::to_dtype(x, DType::F64), ops::to_dtype(w, DType::F64), ops::to_dtype(dy, DType::F64),
+                      c.win);
+    Tensor out = Tensor::zeros(y.shape()), dx = Tensor::zeros(x.shape()), dw = Tensor::zeros(w.shape());
+    ASSERT_EQ(cpu::conv3d_direct_forward(x, w, c.win, out), d.forward) << c.name;
+    ASSERT_EQ(cpu::conv3d_direct_backward_data(dy, w, c.win, dx), d.backward_data) << c.name;
+    ASSERT_EQ(cpu::conv3d_direct_backward_weight(x, dy, c.win, dw), d.backward_weight) << c.name;
+    if (d.forward) {
+      EXPECT_LT(max_diff(out, r.y), 2e-4) << c.name << " forward";
+    }
+    if (d.backward_data) {
+      EXPECT_LT(max_diff(dx, r.dx), 2e-4) << c.name << " backward-data";
+    }
+    if (d.backward_weight) {
+      EXPECT_LT(max_diff(dw, r.dw), 5e-4) << c.name << " backward-weight";
+    }
+  }
+}
+
+TEST(NnConv3d, DirectKernelsDeclineWhatTheyDoNotCover) {
+  Tensor x = Tensor::zeros({1, 4, 6, 6, 8}), w8 = Tensor::zeros({8, 3, 3, 3, 8});
+  Tensor y = Tensor::zeros({1, 4, 6, 6, 8});
+  // f64, dilation 2, a 1x1x1 kernel, 32 output channels, and stride 2 for backward-data.
+  Tensor x64 = ops::to_dtype(x, DType::F64), y64 = ops::to_dtype(y, DType::F64);
+  EXPECT_FALSE(cpu::conv3d_direct_forward(x64, ops::to_dtype(w8, DType::F64), window({3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
+                                          y64));
+  EXPECT_FALSE(cpu::conv3d_direct_forward(x, w8, window({3, 3, 3}, {1, 1, 1}, {2, 2, 2}, {2, 2, 2}), y));
+  EXPECT_FALSE(cpu::conv3d_direct_forward(x, Tensor::zeros({8, 1, 1, 1, 8}), window({1, 1, 1}), y));
+  Tensor y32 = Tensor::zeros({1, 4, 6, 6, 32});
+  EXPECT_FALSE(cpu::conv3d_direct_forward(x, Tensor::zeros({32, 3, 3, 3, 8}), window({3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
+                                          y32));
+  Tensor dy = Tensor::zeros({1, 2, 3, 3, 8});
+  EXPECT_FALSE(cpu::conv3d_direct_backward_data(dy, w8, window({3, 3, 3}, {2, 2, 2}, {1, 1, 1}), x));
+  // Switched off for comparisons (bench_cpu_conv --no-direct), then on again.
+  cpu::set_conv3d_direct_enabled(false);
+  EXPECT_FALSE(cpu::conv3d_direct_forward(x, w8, window({3, 3, 3}, {1, 1, 1}, {1, 1, 1}), y));
+  cpu::set_conv3d_direct_enabled(true);
 }
 
 TEST(NnConv3dErrors, NameShapesAndBadValues) {

@@ -1,6 +1,8 @@
 // CPU batch normalisation over the last (channel) axis, f32 and f64: batch
-// statistics, the affine apply, and the backward of the apply. Sums
-// accumulate in f64 in row order. Not the running-statistics update (that is
+// statistics, the affine apply, and the backward of the apply. Rows are split
+// in two halves on two threads (core/cpu/parallel.h); sums accumulate in f64
+// in row order within a half, and the second half's is added to the first's,
+// so results repeat bit for bit. Not the running-statistics update (that is
 // autograd/functions_nn.cpp) and not the GPU path (cuda/).
 //
 // x, y, dy, dx: [M, C] contiguous (leading dims flattened); mean, invstd,
@@ -12,6 +14,7 @@
 
 #include "core/backend.h"
 #include "core/cpu/dtype_check.h"
+#include "core/cpu/parallel.h"
 
 namespace vd::cpu {
 
@@ -33,19 +36,35 @@ void store_channels(Tensor& t, const std::vector<double>& v) {
   }
 }
 
+// Rows below this stay on one thread.
+constexpr int64_t kMinSplit = 4096;
+
+// sums[c] = sum over rows m of f(m, c, acc) accumulating into acc[c], in two
+// halves of the rows (the first half's sums plus the second's).
+template <class F>
+std::vector<double> channel_sums(int64_t M, int64_t C, F f) {
+  std::vector<double> half[2] = {std::vector<double>(size_t(C), 0.0), std::vector<double>(size_t(C), 0.0)};
+  parallel2(M, kMinSplit, [&](int64_t m0, int64_t m1) { f(m0, m1, half[m0 > 0 ? 1 : 0].data()); });
+  for (size_t c = 0; c < size_t(C); ++c) half[0][c] += half[1][c];
+  return half[0];
+}
+
 template <class T>
 void stats_typed(const Tensor& x, double eps, Tensor& mean, Tensor& invstd) {
   const int64_t C = x.size(-1), M = x.numel() / std::max<int64_t>(1, C);
   const T* xp = static_cast<const T*>(x.data_ptr());
-  std::vector<double> mu(size_t(C), 0.0), var(size_t(C), 0.0);
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t c = 0; c < C; ++c) mu[size_t(c)] += double(xp[m * C + c]);
+  std::vector<double> mu = channel_sums(M, C, [&](int64_t m0, int64_t m1, double* s) {
+    for (int64_t m = m0; m < m1; ++m)
+      for (int64_t c = 0; c < C; ++c) s[c] += double(xp[m * C + c]);
+  });
   for (double& v : mu) v /= double(std::max<int64_t>(1, M));
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t c = 0; c < C; ++c) {
-      const double d = double(xp[m * C + c]) - mu[size_t(c)];
-      var[size_t(c)] += d * d;
-    }
+  std::vector<double> var = channel_sums(M, C, [&](int64_t m0, int64_t m1, double* s) {
+    for (int64_t m = m0; m < m1; ++m)
+      for (int64_t c = 0; c < C; ++c) {
+        const double d = double(xp[m * C + c]) - mu[size_t(c)];
+        s[c] += d * d;
+      }
+  });
   for (double& v : var) v = 1.0 / std::sqrt(v / double(std::max<int64_t>(1, M)) + eps);
   store_channels(mean, mu);
   store_channels(invstd, var);
@@ -65,9 +84,10 @@ void apply_typed(const Tensor& x, const Tensor& mean, const Tensor& invstd, cons
   }
   const T* xp = static_cast<const T*>(x.data_ptr());
   T* yp = static_cast<T*>(y.data_ptr());
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t c = 0; c < C; ++c)
-      yp[m * C + c] = xp[m * C + c] * scale[size_t(c)] + shift[size_t(c)];
+  parallel2(M, kMinSplit, [&](int64_t m0, int64_t m1) {
+    for (int64_t m = m0; m < m1; ++m)
+      for (int64_t c = 0; c < C; ++c) yp[m * C + c] = xp[m * C + c] * scale[size_t(c)] + shift[size_t(c)];
+  });
 }
 
 // xhat = (x - mean) * invstd; dbeta = sum dy; dgamma = sum dy * xhat;
@@ -81,29 +101,33 @@ void backward_typed(const Tensor& dy, const Tensor& x, const Tensor& mean, const
   const std::vector<double> ga = channel_values(gamma, C, 1);
   const T* xp = static_cast<const T*>(x.data_ptr());
   const T* dyp = static_cast<const T*>(dy.data_ptr());
-  std::vector<double> sdy(size_t(C), 0.0), sdyx(size_t(C), 0.0);
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t c = 0; c < C; ++c) {
-      const double g = double(dyp[m * C + c]);
-      sdy[size_t(c)] += g;
-      sdyx[size_t(c)] += g * (double(xp[m * C + c]) - mu[size_t(c)]) * is[size_t(c)];
-    }
+  const std::vector<double> sdy = channel_sums(M, C, [&](int64_t m0, int64_t m1, double* s) {
+    for (int64_t m = m0; m < m1; ++m)
+      for (int64_t c = 0; c < C; ++c) s[c] += double(dyp[m * C + c]);
+  });
+  const std::vector<double> sdyx = channel_sums(M, C, [&](int64_t m0, int64_t m1, double* s) {
+    for (int64_t m = m0; m < m1; ++m)
+      for (int64_t c = 0; c < C; ++c)
+        s[c] += double(dyp[m * C + c]) * (double(xp[m * C + c]) - mu[size_t(c)]) * is[size_t(c)];
+  });
   store_channels(dbeta, sdy);
   store_channels(dgamma, sdyx);
   if (!dx.defined()) return;
   T* dxp = static_cast<T*>(dx.data_ptr());
   const double inv_m = 1.0 / double(std::max<int64_t>(1, M));
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t c = 0; c < C; ++c) {
-      const size_t u = size_t(c);
-      const double k = ga[u] * is[u], g = double(dyp[m * C + c]);
-      if (!training) {
-        dxp[m * C + c] = T(k * g);
-        continue;
+  parallel2(M, kMinSplit, [&](int64_t m0, int64_t m1) {
+    for (int64_t m = m0; m < m1; ++m)
+      for (int64_t c = 0; c < C; ++c) {
+        const size_t u = size_t(c);
+        const double k = ga[u] * is[u], g = double(dyp[m * C + c]);
+        if (!training) {
+          dxp[m * C + c] = T(k * g);
+          continue;
+        }
+        const double xhat = (double(xp[m * C + c]) - mu[u]) * is[u];
+        dxp[m * C + c] = T(k * (g - sdy[u] * inv_m - xhat * sdyx[u] * inv_m));
       }
-      const double xhat = (double(xp[m * C + c]) - mu[u]) * is[u];
-      dxp[m * C + c] = T(k * (g - sdy[u] * inv_m - xhat * sdyx[u] * inv_m));
-    }
+  });
 }
 
 }  // namespace

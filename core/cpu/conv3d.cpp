@@ -1,6 +1,8 @@
 // CPU 3-D convolution, channels-last, f32 and f64: forward, backward-data and
-// backward-weight as matrix products over vol2col buffers. Not a direct-loop
-// reference (tests/test_nn_conv3d.cpp keeps one) and not a GPU path (cuDNN).
+// backward-weight as matrix products over vol2col buffers, for every layer
+// that the direct kernels (conv3d_direct.h: narrow f32 layers) decline. Not a
+// direct-loop reference (tests/test_nn_conv3d.cpp keeps one) and not a GPU
+// path (cuDNN).
 //
 // x: [N, T, H, W, Ci], w: [Co, kT, kH, kW, Ci] = row-major [Co, K] with
 // K = kT*kH*kW*Ci, y: [N, To, Ho, Wo, Co] = per sample row-major [P, Co] with
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "core/backend.h"
+#include "core/cpu/conv3d_direct.h"
 #include "core/cpu/dtype_check.h"
 #include "core/cpu/gemm.h"
 #include "core/cpu/parallel.h"
@@ -211,6 +214,7 @@ void backward_weight_typed(const Tensor& x, const Tensor& dy, const Window3d& wi
 
 void conv3d_forward(const Tensor& x, const Tensor& w, const Window3d& win, Tensor& y) {
   check_float_dtype(x, "conv3d");
+  if (conv3d_direct_forward(x, w, win, y)) return;  // narrow f32 layers (conv3d_direct.h)
   if (x.dtype() == DType::F32)
     forward_typed<float>(x, w, win, y);
   else
@@ -219,6 +223,7 @@ void conv3d_forward(const Tensor& x, const Tensor& w, const Window3d& win, Tenso
 
 void conv3d_backward_data(const Tensor& dy, const Tensor& w, const Window3d& win, Tensor& dx) {
   check_float_dtype(dy, "conv3d_backward_data");
+  if (conv3d_direct_backward_data(dy, w, win, dx)) return;
   if (dy.dtype() == DType::F32)
     backward_data_typed<float>(dy, w, win, dx);
   else
@@ -227,6 +232,7 @@ void conv3d_backward_data(const Tensor& dy, const Tensor& w, const Window3d& win
 
 void conv3d_backward_weight(const Tensor& x, const Tensor& dy, const Window3d& win, Tensor& dw) {
   check_float_dtype(dy, "conv3d_backward_weight");
+  if (conv3d_direct_backward_weight(x, dy, win, dw)) return;
   if (dy.dtype() == DType::F32)
     backward_weight_typed<float>(x, dy, win, dw);
   else

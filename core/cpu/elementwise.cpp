@@ -1,11 +1,13 @@
 // CPU reference kernels: host memory, copy/cast, fill, unary and binary
 // elementwise ops on f32 and f64 (bf16 can only be copied and cast here).
+// Large contiguous unary and binary ops run on two threads.
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 
 #include "core/backend.h"
 #include "core/bf16.h"
+#include "core/cpu/parallel.h"
 #include "core/cpu/strided.h"
 
 namespace vd::cpu {
@@ -61,57 +63,45 @@ void fill(Tensor& dst, double value) {
                   [&](int64_t o, int64_t, int64_t) { store(d, t, o, value); });
 }
 
-template <class T>
-static T apply_unary(UnaryOp op, T x, T s) {
-  switch (op) {
-    case UnaryOp::Neg: return -x;
-    case UnaryOp::Exp: return std::exp(x);
-    case UnaryOp::Log: return std::log(x);
-    case UnaryOp::Sqrt: return std::sqrt(x);
-    case UnaryOp::Rsqrt: return T(1) / std::sqrt(x);
-    case UnaryOp::Relu: return x > T(0) ? x : T(0);
-    case UnaryOp::Abs: return std::abs(x);
-    case UnaryOp::Square: return x * x;
-    case UnaryOp::Sign: return T((x > T(0)) - (x < T(0)));
-    case UnaryOp::AddScalar: return x + s;
-    case UnaryOp::MulScalar: return x * s;
-    case UnaryOp::PowScalar: return std::pow(x, s);
-    case UnaryOp::RsubScalar: return s - x;
-    case UnaryOp::RdivScalar: return s / x;
-    case UnaryOp::GtScalar: return x > s ? T(1) : T(0);
-  }
-  return x;
-}
+// Contiguous tensors of this many elements or more are split in two halves
+// on two threads (core/cpu/parallel.h).
+constexpr int64_t kMinSplit = int64_t(1) << 16;
 
-template <class T>
-static T apply_binary(BinaryOp op, T a, T b) {
-  switch (op) {
-    case BinaryOp::Add: return a + b;
-    case BinaryOp::Sub: return a - b;
-    case BinaryOp::Mul: return a * b;
-    case BinaryOp::Div: return a / b;
-    case BinaryOp::Maximum: return a > b || std::isnan(a) ? a : b;
-    case BinaryOp::Minimum: return a < b || std::isnan(a) ? a : b;
-    case BinaryOp::Pow: return std::pow(a, b);
-    case BinaryOp::Gt: return a > b ? T(1) : T(0);
-    case BinaryOp::Ge: return a >= b ? T(1) : T(0);
-    case BinaryOp::Eq: return a == b ? T(1) : T(0);
-    case BinaryOp::ReluGrad: return b > T(0) ? a : T(0);
+// out = f(a) elementwise, f chosen once per call so that the loop over a
+// contiguous tensor is a plain (vectorisable) loop.
+template <class T, class F>
+static void map1(const Tensor& a, Tensor& out, F f) {
+  const T* x = static_cast<const T*>(a.data_ptr());
+  T* y = static_cast<T*>(out.data_ptr());
+  if (a.is_contiguous() && out.is_contiguous()) {
+    parallel2(a.numel(), kMinSplit, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) y[i] = f(x[i]);
+    });
+    return;
   }
-  return a;
+  for_each_offset(out.shape(), a.strides(), out.strides(), out.strides(), 0, 0, 0,
+                  [&](int64_t i, int64_t o, int64_t) { y[o] = f(x[i]); });
 }
 
 template <class T>
 static void unary_typed(UnaryOp op, const Tensor& a, T s, Tensor& out) {
-  const T* x = static_cast<const T*>(a.data_ptr());
-  T* y = static_cast<T*>(out.data_ptr());
-  if (a.is_contiguous() && out.is_contiguous()) {
-    const int64_t n = a.numel();
-    for (int64_t i = 0; i < n; ++i) y[i] = apply_unary(op, x[i], s);
-    return;
+  switch (op) {
+    case UnaryOp::Neg: return map1<T>(a, out, [](T x) { return -x; });
+    case UnaryOp::Exp: return map1<T>(a, out, [](T x) { return std::exp(x); });
+    case UnaryOp::Log: return map1<T>(a, out, [](T x) { return std::log(x); });
+    case UnaryOp::Sqrt: return map1<T>(a, out, [](T x) { return std::sqrt(x); });
+    case UnaryOp::Rsqrt: return map1<T>(a, out, [](T x) { return T(1) / std::sqrt(x); });
+    case UnaryOp::Relu: return map1<T>(a, out, [](T x) { return x > T(0) ? x : T(0); });
+    case UnaryOp::Abs: return map1<T>(a, out, [](T x) { return std::abs(x); });
+    case UnaryOp::Square: return map1<T>(a, out, [](T x) { return x * x; });
+    case UnaryOp::Sign: return map1<T>(a, out, [](T x) { return T((x > T(0)) - (x < T(0))); });
+    case UnaryOp::AddScalar: return map1<T>(a, out, [s](T x) { return x + s; });
+    case UnaryOp::MulScalar: return map1<T>(a, out, [s](T x) { return x * s; });
+    case UnaryOp::PowScalar: return map1<T>(a, out, [s](T x) { return std::pow(x, s); });
+    case UnaryOp::RsubScalar: return map1<T>(a, out, [s](T x) { return s - x; });
+    case UnaryOp::RdivScalar: return map1<T>(a, out, [s](T x) { return s / x; });
+    case UnaryOp::GtScalar: return map1<T>(a, out, [s](T x) { return x > s ? T(1) : T(0); });
   }
-  for_each_offset(out.shape(), a.strides(), out.strides(), out.strides(), 0, 0, 0,
-                  [&](int64_t i, int64_t o, int64_t) { y[o] = apply_unary(op, x[i], s); });
 }
 
 void unary(UnaryOp op, const Tensor& a, double scalar, Tensor& out) {
@@ -122,18 +112,37 @@ void unary(UnaryOp op, const Tensor& a, double scalar, Tensor& out) {
     unary_typed<double>(op, a, scalar, out);
 }
 
-template <class T>
-static void binary_typed(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
+// out = f(a, b) elementwise (a and b broadcast to out by their strides).
+template <class T, class F>
+static void map2(const Tensor& a, const Tensor& b, Tensor& out, F f) {
   const T* pa = static_cast<const T*>(a.data_ptr());
   const T* pb = static_cast<const T*>(b.data_ptr());
   T* po = static_cast<T*>(out.data_ptr());
   if (a.is_contiguous() && b.is_contiguous() && out.is_contiguous()) {
-    const int64_t n = out.numel();
-    for (int64_t i = 0; i < n; ++i) po[i] = apply_binary(op, pa[i], pb[i]);
+    parallel2(out.numel(), kMinSplit, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) po[i] = f(pa[i], pb[i]);
+    });
     return;
   }
   for_each_offset(out.shape(), a.strides(), b.strides(), out.strides(), 0, 0, 0,
-                  [&](int64_t i, int64_t j, int64_t o) { po[o] = apply_binary(op, pa[i], pb[j]); });
+                  [&](int64_t i, int64_t j, int64_t o) { po[o] = f(pa[i], pb[j]); });
+}
+
+template <class T>
+static void binary_typed(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
+  switch (op) {
+    case BinaryOp::Add: return map2<T>(a, b, out, [](T x, T y) { return x + y; });
+    case BinaryOp::Sub: return map2<T>(a, b, out, [](T x, T y) { return x - y; });
+    case BinaryOp::Mul: return map2<T>(a, b, out, [](T x, T y) { return x * y; });
+    case BinaryOp::Div: return map2<T>(a, b, out, [](T x, T y) { return x / y; });
+    case BinaryOp::Maximum: return map2<T>(a, b, out, [](T x, T y) { return x > y || std::isnan(x) ? x : y; });
+    case BinaryOp::Minimum: return map2<T>(a, b, out, [](T x, T y) { return x < y || std::isnan(x) ? x : y; });
+    case BinaryOp::Pow: return map2<T>(a, b, out, [](T x, T y) { return std::pow(x, y); });
+    case BinaryOp::Gt: return map2<T>(a, b, out, [](T x, T y) { return x > y ? T(1) : T(0); });
+    case BinaryOp::Ge: return map2<T>(a, b, out, [](T x, T y) { return x >= y ? T(1) : T(0); });
+    case BinaryOp::Eq: return map2<T>(a, b, out, [](T x, T y) { return x == y ? T(1) : T(0); });
+    case BinaryOp::ReluGrad: return map2<T>(a, b, out, [](T x, T y) { return y > T(0) ? x : T(0); });
+  }
 }
 
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
