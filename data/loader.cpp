@@ -51,7 +51,7 @@ void Loader::stop_workers() {
   threads_.clear();
 }
 
-void Loader::start_epoch(int64_t epoch) {
+void Loader::start_epoch(int64_t epoch, size_t first_batch) {
   stop_workers();
   const size_t items = sampler_.num_items();
   order_.resize(items);
@@ -66,7 +66,10 @@ void Loader::start_epoch(int64_t epoch) {
   stop_ = false;
   started_ = true;
   epoch_ = epoch;
-  next_item_ = next_batch_ = 0;
+  // Items are rendered from (seed, epoch, item) alone, so skipping the first
+  // batches leaves the later ones as they would have been.
+  next_batch_ = std::min(first_batch, batches_per_epoch());
+  next_item_ = std::min(order_.size(), next_batch_ * size_t(config_.batch_size));
   for (int i = 0; i < workers_; ++i) threads_.emplace_back([this] { worker(); });
 }
 

@@ -63,8 +63,10 @@ class Loader {
   Loader& operator=(const Loader&) = delete;
 
   // Starts (or restarts) an epoch: stops the running one, reshuffles, and
-  // sets the workers going. next() starts epoch 0 if none was started.
-  void start_epoch(int64_t epoch);
+  // sets the workers going. next() starts epoch 0 if none was started. With
+  // first_batch > 0 the epoch begins at that batch, as if the ones before it
+  // had been taken: they are not rendered (a resumed run skips them this way).
+  void start_epoch(int64_t epoch, size_t first_batch = 0);
   // The next batch of the epoch in order; false once the epoch is done.
   // Rethrows a worker's error (DataError naming the video).
   bool next(Batch& out);

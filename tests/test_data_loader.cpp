@@ -1,7 +1,8 @@
 // tests/test_data_loader.cpp: the threaded loader. An epoch visits every
 // item once in a fresh shuffled order, drop_last drops the partial batch, the
 // batches are the same whatever the worker count, the allocator hook supplies
-// every buffer, evaluation batches list (video, clip), a worker's error reaches
+// every buffer, an epoch started at a later batch skips the earlier ones
+// unrendered, evaluation batches list (video, clip), a worker's error reaches
 // the consumer naming the video, and stopping early or restarting never hangs.
 #include <gtest/gtest.h>
 
@@ -105,6 +106,37 @@ TEST(DataLoader, SameBatchesWhateverTheWorkerCount) {
       ASSERT_TRUE(std::equal(a.views[v].data.get(), a.views[v].data.get() + a.views[v].numel(),
                              b.views[v].data.get()));
   }
+}
+
+TEST(DataLoader, StartingAtABatchSkipsTheEarlierOnesWithoutRenderingThem) {
+  auto src = small_synthetic();  // 30 videos: 6 batches of 5
+  Loader whole(src, small_clip(), loader_config(5, 2, true));
+  std::vector<Batch> all;
+  whole.start_epoch(1);
+  for (Batch b; whole.next(b);) all.push_back(b);
+  ASSERT_EQ(all.size(), 6u);
+  std::atomic<int> buffers{0};
+  LoaderConfig lc = loader_config(5, 2, true);
+  lc.allocator = [&](size_t count) {
+    ++buffers;
+    return default_allocator(count);
+  };
+  Loader late(src, small_clip(), lc);
+  late.start_epoch(1, 4);
+  size_t i = 4;
+  for (Batch b; late.next(b); ++i) {
+    ASSERT_LT(i, all.size());
+    EXPECT_EQ(b.index, i);
+    EXPECT_EQ(b.video_ids, all[i].video_ids);
+    for (int v = 0; v < 2; ++v)
+      EXPECT_TRUE(std::equal(b.views[v].data.get(), b.views[v].data.get() + b.views[v].numel(),
+                             all[i].views[v].data.get()));
+  }
+  EXPECT_EQ(i, 6u);
+  EXPECT_EQ(buffers.load(), 2 * 2);  // two batches of two views: batches 0-3 were never opened
+  late.start_epoch(1, 9);            // past the end: an empty epoch
+  Batch b;
+  EXPECT_FALSE(late.next(b));
 }
 
 TEST(DataLoader, AllocatorHookSuppliesEveryBuffer) {

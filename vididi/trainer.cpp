@@ -270,11 +270,11 @@ TrainResult Trainer::run() {
   lc.drop_last = true;
   data::Loader loader(source_, clip, lc);
   // Data order is a pure function of (seed, epoch, index): resuming re-enters
-  // the epoch and skips the batches already trained on.
+  // the epoch at the first batch not yet trained on, without rendering the
+  // ones before it.
   int64_t epoch = start / batches_per_epoch_;
-  loader.start_epoch(epoch);
+  loader.start_epoch(epoch, size_t(start % batches_per_epoch_));
   data::Batch batch;
-  for (int64_t i = 0; i < start % batches_per_epoch_; ++i) loader.next(batch);
 
   std::ofstream log;
   if (write) log.open(metrics, std::ios::app);
