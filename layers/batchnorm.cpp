@@ -35,8 +35,10 @@ Tensor BatchNormBase::forward(const Tensor& x) {
     gamma = Tensor::ones({c}, x.dtype(), x.device());
     beta = Tensor::zeros({c}, x.dtype(), x.device());
   }
-  Tensor y = batch_norm(x, gamma, beta, running_mean, running_var, training_, options.momentum_,
-                        options.eps_);
+  // Cumulative: the k-th tracked batch has weight 1/k (one host read of the count).
+  const double momentum =
+      training_ && cumulative ? 1.0 / (num_batches_tracked.item() + 1.0) : options.momentum_;
+  Tensor y = batch_norm(x, gamma, beta, running_mean, running_var, training_, momentum, options.eps_);
   if (training_) {
     autograd::NoGradGuard guard;
     ops::copy_(num_batches_tracked, ops::unary(UnaryOp::AddScalar, num_batches_tracked, 1.0));

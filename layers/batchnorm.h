@@ -3,7 +3,8 @@
 // bias [C]; buffers running_mean, running_var [C] and num_batches_tracked
 // (a 0-dim f64 count of training batches, as in torchvision's state dicts).
 // Training normalises with batch statistics and moves the running ones by
-// `momentum`; eval normalises with the running ones. Forwards to vd::batch_norm.
+// `momentum` (or averages them, `cumulative`); eval normalises with the
+// running ones. Forwards to vd::batch_norm.
 #pragma once
 #include "layers/module.h"
 
@@ -24,6 +25,12 @@ class BatchNormBase : public Module {
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   const BatchNormOptions options;
+  // Cumulative running statistics (PyTorch's momentum=None): in training,
+  // the batch counted k-th by num_batches_tracked (from 1) enters them with
+  // weight 1/k instead of `momentum`, so after a reset they are the plain
+  // mean over batches. Off by default; eval::recalibrate_batch_norm sets it
+  // for one pass.
+  bool cumulative = false;
   Tensor weight, bias;                                    // [C]
   Tensor running_mean, running_var, num_batches_tracked;  // [C], [C], [] f64
 

@@ -71,6 +71,12 @@ TEST(CliCommands, RetrieveOnExportedFramesThenFromSavedFeatures) {
   ASSERT_EQ(lin.code, 0) << lin.err;
   EXPECT_NE(lin.out.find("video top-1"), std::string::npos) << lin.out;
   expect_one_line_error(cli({"linear", "--load_features", feat, "--optimizer", "lbfgs"}), "'optimizer'");
+  // Batch norm re-estimated on the train clips before the features.
+  Result recal = cli(with({"retrieve", "--dataset", "ucf101", "--data_root", exported(), "--bn_recalibrate", "true"},
+                          kTiny));
+  ASSERT_EQ(recal.code, 0) << recal.err;
+  EXPECT_NE(recal.out.find("batch norm re-estimated on the train clips (order 0)"), std::string::npos) << recal.out;
+  expect_one_line_error(cli({"retrieve", "--bn_recalibrate", "maybe"}), "'bn_recalibrate'");
 }
 
 TEST(CliCommands, RetrieveErrors) {

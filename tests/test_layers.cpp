@@ -283,6 +283,35 @@ TEST(LayersForward, BatchNormTrainAndEval) {
   EXPECT_EQ(bn.num_batches_tracked.item(), 1.0);
 }
 
+TEST(LayersForward, BatchNormCumulativeAveragesTheBatches) {
+  // After a reset, three training batches with `cumulative` leave the plain
+  // mean of their batch means and unbiased variances (PyTorch momentum=None).
+  const int64_t C = 2;
+  Generator gen(6);
+  BatchNorm1d bn(C);
+  bn.to(DType::F64);
+  bn.cumulative = true;
+  std::vector<double> want_mean(C, 0), want_var(C, 0);
+  for (int b = 0; b < 3; ++b) {
+    Tensor x = add(Tensor::randn({5, C}, &gen, DType::F64), double(b));
+    std::vector<double> xv = x.to_vector();
+    for (int64_t c = 0; c < C; ++c) {
+      double m = 0, v = 0;
+      for (int i = 0; i < 5; ++i) m += xv[i * C + c] / 5;
+      for (int i = 0; i < 5; ++i) v += std::pow(xv[i * C + c] - m, 2) / 4;
+      want_mean[c] += m / 3;
+      want_var[c] += v / 3;
+    }
+    bn(x);
+  }
+  std::vector<double> rm = bn.running_mean.to_vector(), rv = bn.running_var.to_vector();
+  for (int64_t c = 0; c < C; ++c) {
+    EXPECT_NEAR(rm[c], want_mean[c], 1e-12);
+    EXPECT_NEAR(rv[c], want_var[c], 1e-12);
+  }
+  EXPECT_EQ(bn.num_batches_tracked.item(), 3.0);
+}
+
 TEST(LayersForward, ConvNetShapesAndPools) {
   Generator gen(2);
   Sequential net{std::make_shared<Conv3d>(Conv3dOptions(3, 6, {3, 3, 3}).stride({1, 2, 2}).padding({1, 1, 1}), &gen),

@@ -48,7 +48,7 @@ std::pair<eval::VideoFeatures, eval::VideoFeatures> features_for(const Settings&
   out << "extracting features: " << s.str("encoder") << " (width/" << s.str("width_divisor") << ", "
       << (s.str("checkpoint").empty() ? std::string("random init") : s.str("checkpoint")) << ") on "
       << device.str() << ", " << dataset_description(s) << "\n";
-  auto f = extract_splits(s, *enc, extract_options(s, device), out);
+  auto f = extract_splits(s, *enc, extract_options(s, device), out, s.flag("bn_recalibrate"));
   if (!s.str("save_features").empty()) {
     make_dirs(s.str("save_features"));
     eval::save_features(f.first, s.str("save_features") + "/train.vdf");
@@ -68,6 +68,10 @@ static void add_encoder_input_keys(Settings& s) {
 
 void add_common_eval_keys(Settings& s) {
   add_encoder_input_keys(s);
+  s.add("bn_recalibrate", "false",
+        "re-estimate the batch-norm running statistics on the train split's evaluation clips (of --order) "
+        "before extracting features (docs/PROTOCOLS.md)",
+        KeyType::Bool);
   s.add("seed", "0", "seed of a random-init encoder and of training", KeyType::Int);
   s.add("load_features", "", "folder with train.vdf and test.vdf to use instead of running the encoder", KeyType::Path);
   s.add("save_features", "", "folder to save train.vdf and test.vdf into", KeyType::Path);

@@ -254,7 +254,16 @@ eval::ExtractOptions extract_options(const Settings& s, Device device) {
 }
 
 std::pair<eval::VideoFeatures, eval::VideoFeatures> extract_splits(
-    const Settings& s, nn::Module& encoder, const eval::ExtractOptions& o, std::ostream& out) {
+    const Settings& s, nn::Module& encoder, const eval::ExtractOptions& o, std::ostream& out,
+    bool recalibrate_bn) {
+  if (recalibrate_bn) {
+    auto t0 = std::chrono::steady_clock::now();
+    const int64_t batches = eval::recalibrate_batch_norm(encoder, open_dataset(s, data::Subset::train), o);
+    double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    out << "  batch norm re-estimated on the train clips (order " << o.order << "): " << batches
+        << " batches of " << o.batch << " in " << std::fixed << std::setprecision(1) << sec << " s\n"
+        << std::flush;
+  }
   auto one = [&](data::Subset subset, const char* name) {
     auto src = open_dataset(s, subset);
     auto t0 = std::chrono::steady_clock::now();

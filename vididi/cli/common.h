@@ -68,9 +68,12 @@ std::string resolve_checkpoint(const std::string& path);
 void add_clip_keys(Settings& s, int default_frames = 16, int default_crop = 112);
 eval::ExtractOptions extract_options(const Settings& s, Device device);
 // Train and test features of `encoder` (datasets per the settings, clips per
-// `o`), with a progress line per split on `out`.
+// `o`), with a progress line per split on `out`. With `recalibrate_bn`, the
+// encoder's batch-norm statistics are first re-estimated on the train split's
+// clips (eval::recalibrate_batch_norm).
 std::pair<eval::VideoFeatures, eval::VideoFeatures> extract_splits(
-    const Settings& s, nn::Module& encoder, const eval::ExtractOptions& o, std::ostream& out);
+    const Settings& s, nn::Module& encoder, const eval::ExtractOptions& o, std::ostream& out,
+    bool recalibrate_bn = false);
 
 // --- run directories and versions ---------------------------------------------------
 // "runs/<prefix>-<YYYYmmdd-HHMMSS>": the run directory when --out is not given.

@@ -6,7 +6,9 @@
 #include <cstring>
 
 #include "autograd/node.h"
+#include "core/ops.h"
 #include "data/loader.h"
+#include "layers/batchnorm.h"
 #include "layers/module.h"
 #include "vididi/derivatives.h"
 
@@ -19,14 +21,23 @@ Tensor view_to_tensor(const data::ViewBatch& v, Device device) {
   std::memcpy(t.data<float>(), v.data.get(), v.numel() * sizeof(float));
   return device.is_cpu() ? t : t.to(device);
 }
-}  // namespace
 
-VideoFeatures extract_features(nn::Module& encoder, std::shared_ptr<const data::VideoSource> source,
-                               const ExtractOptions& o) {
-  VD_CHECK(source != nullptr, "extract_features: expected a dataset, got none");
+
+// The evaluation clips of `source` as the encoder's input: [N, T, H, W, C]
+// of order o.order, on o.device.
+Tensor encoder_input(const data::Batch& batch, const ExtractOptions& o) {
+  Tensor x = view_to_tensor(batch.views.at(0), o.device);
+  if (o.order > 0 || batch.views[0].T != o.frames) x = vididi::derivative_view(x, o.order, o.frames);
+  return x;
+}
+
+// A loader over the evaluation clips of `source` (checks the options first).
+std::unique_ptr<data::Loader> eval_loader(const char* who, std::shared_ptr<const data::VideoSource> source,
+                                          const ExtractOptions& o, bool shuffle, uint64_t seed) {
+  VD_CHECK(source != nullptr, who << ": expected a dataset, got none");
   VD_CHECK(o.clips >= 1 && o.frames >= 1 && o.stride >= 1 && o.batch >= 1 && o.order >= 0 &&
                o.order <= 2 && o.crop >= 8,
-           "extract_features: expected clips, frames, stride, batch >= 1, order in 0..2 and crop >= 8, got clips="
+           who << ": expected clips, frames, stride, batch >= 1, order in 0..2 and crop >= 8, got clips="
                << o.clips << " frames=" << o.frames << " stride=" << o.stride << " batch=" << o.batch
                << " order=" << o.order << " crop=" << o.crop);
   data::ClipConfig clip;
@@ -39,9 +50,16 @@ VideoFeatures extract_features(nn::Module& encoder, std::shared_ptr<const data::
   data::LoaderConfig lc;
   lc.batch_size = o.batch;
   lc.workers = o.workers;
-  lc.shuffle = false;
+  lc.shuffle = shuffle;
   lc.drop_last = false;
-  data::Loader loader(source, clip, lc);
+  lc.seed = seed;
+  return std::make_unique<data::Loader>(source, clip, lc);
+}
+}  // namespace
+
+VideoFeatures extract_features(nn::Module& encoder, std::shared_ptr<const data::VideoSource> source,
+                               const ExtractOptions& o) {
+  std::unique_ptr<data::Loader> loader = eval_loader("extract_features", source, o, false, 0);
 
   VideoFeatures f;
   f.videos = int64_t(source->size());
@@ -56,13 +74,10 @@ VideoFeatures extract_features(nn::Module& encoder, std::shared_ptr<const data::
 
   encoder.eval();
   autograd::NoGradGuard no_grad;
-  loader.start_epoch(0);
+  loader->start_epoch(0);
   data::Batch batch;
-  while (loader.next(batch)) {
-    Tensor x = view_to_tensor(batch.views.at(0), o.device);
-    if (o.order > 0 || batch.views[0].T != o.frames)
-      x = vididi::derivative_view(x, o.order, o.frames);
-    Tensor y = encoder.forward(x);  // [N, D]
+  while (loader->next(batch)) {
+    Tensor y = encoder.forward(encoder_input(batch, o));  // [N, D]
     VD_CHECK(y.dim() == 2 && y.size(0) == batch.views[0].N,
              "extract_features: expected the encoder to give [N, D] with N = "
                  << batch.views[0].N << ", got " << describe(y)
@@ -82,6 +97,43 @@ VideoFeatures extract_features(nn::Module& encoder, std::shared_ptr<const data::
   }
   VD_CHECK(done == total, "extract_features: expected " << total << " clips from the loader, got " << done);
   return f;
+}
+
+int64_t recalibrate_batch_norm(nn::Module& encoder, std::shared_ptr<const data::VideoSource> source,
+                               const ExtractOptions& o, uint64_t seed) {
+  std::unique_ptr<data::Loader> loader = eval_loader("recalibrate_batch_norm", source, o, true, seed);
+  std::vector<nn::BatchNormBase*> norms;
+  encoder.apply([&](nn::Module& m) {
+    if (auto* bn = dynamic_cast<nn::BatchNormBase*>(&m)) norms.push_back(bn);
+  });
+  autograd::NoGradGuard no_grad;
+  for (nn::BatchNormBase* bn : norms) {
+    ops::fill_(bn->running_mean, 0.0);
+    ops::fill_(bn->running_var, 1.0);
+    ops::fill_(bn->num_batches_tracked, 0.0);
+    bn->cumulative = true;
+  }
+  encoder.train();
+  int64_t batches = 0;
+  loader->start_epoch(0);
+  data::Batch batch;
+  try {
+    while (loader->next(batch)) {
+      if (batch.views[0].N < 2) continue;  // batch statistics need two clips
+      encoder.forward(encoder_input(batch, o));
+      ++batches;
+      if (o.progress) o.progress(batches * o.batch, int64_t(source->size()) * o.clips);
+    }
+  } catch (...) {
+    for (nn::BatchNormBase* bn : norms) bn->cumulative = false;
+    throw;
+  }
+  for (nn::BatchNormBase* bn : norms) bn->cumulative = false;
+  encoder.eval();
+  VD_CHECK(norms.empty() || batches > 0,
+           "recalibrate_batch_norm: expected at least one batch of two clips or more, got none from "
+               << source->size() << " videos x " << o.clips << " clips in batches of " << o.batch);
+  return batches;
 }
 
 }  // namespace vd::eval

@@ -37,4 +37,18 @@ struct ExtractOptions {
 VideoFeatures extract_features(nn::Module& encoder, std::shared_ptr<const data::VideoSource> source,
                                const ExtractOptions& options);
 
+// Re-estimates the running statistics of every batch norm in `encoder` on
+// the evaluation clips of `source` ("precise BN"). Clips are fed as raw frames
+// unless options.order says otherwise, in batches of options.batch, shuffled
+// by `seed` so that a batch mixes videos.
+// The statistics are reset; each batch then runs in training mode under
+// no-grad and enters them with weight 1/k (BatchNormBase::cumulative). The
+// result is the mean over batches of the batch means and unbiased variances.
+// Why: ViDiDi trains the encoder on frames and derivatives alike, so its
+// running statistics blend the orders, while evaluation feeds frames only
+// (docs/PROTOCOLS.md). Returns the number of batches. Leaves the encoder in
+// eval mode.
+int64_t recalibrate_batch_norm(nn::Module& encoder, std::shared_ptr<const data::VideoSource> source,
+                               const ExtractOptions& options, uint64_t seed = 0);
+
 }  // namespace vd::eval
