@@ -1,7 +1,8 @@
 // CPU matrix product c = alpha * op(a) @ op(b) + beta * c over a batch,
 // large products split over two threads (core/cpu/parallel.h).
 // Calls OpenBLAS when the build found it (VD_OPENBLAS), else the project's own
-// blocked kernel (gemm_blocked, also exported for tests and benchmarks).
+// blocked kernel (core/cpu/gemm_blocked.cpp, also exported for tests and
+// benchmarks).
 #include <algorithm>
 #include <vector>
 
@@ -14,44 +15,6 @@
 #endif
 
 namespace vd::cpu {
-
-// c[m x n] = alpha * A @ B + beta * c, A element (i, p) at a[i*sa_i + p*sa_p],
-// B element (p, j) at b[p*sb_p + j*sb_j]. Blocked over k and n so the
-// inner loop streams contiguous rows of B and C.
-template <class T>
-void gemm_blocked(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t sa_i, int64_t sa_p,
-                  const T* b, int64_t sb_p, int64_t sb_j, T beta, T* c) {
-  for (int64_t i = 0; i < m * n; ++i) c[i] = beta == T(0) ? T(0) : beta * c[i];
-  // Pack B into row-major [k, n] so the inner loop is contiguous.
-  std::vector<T> bp;
-  const T* B = b;
-  if (sb_j != 1 || sb_p != n) {
-    bp.resize(size_t(k * n));
-    for (int64_t p = 0; p < k; ++p)
-      for (int64_t j = 0; j < n; ++j) bp[size_t(p * n + j)] = b[p * sb_p + j * sb_j];
-    B = bp.data();
-  }
-  const int64_t KB = 256, NB = 512;
-  for (int64_t p0 = 0; p0 < k; p0 += KB) {
-    const int64_t p1 = std::min(k, p0 + KB);
-    for (int64_t j0 = 0; j0 < n; j0 += NB) {
-      const int64_t j1 = std::min(n, j0 + NB);
-      for (int64_t i = 0; i < m; ++i) {
-        T* ci = c + i * n;
-        for (int64_t p = p0; p < p1; ++p) {
-          const T av = alpha * a[i * sa_i + p * sa_p];
-          const T* bpr = B + p * n;
-          for (int64_t j = j0; j < j1; ++j) ci[j] += av * bpr[j];
-        }
-      }
-    }
-  }
-}
-
-template void gemm_blocked<float>(int64_t, int64_t, int64_t, float, const float*, int64_t, int64_t,
-                                  const float*, int64_t, int64_t, float, float*);
-template void gemm_blocked<double>(int64_t, int64_t, int64_t, double, const double*, int64_t,
-                                   int64_t, const double*, int64_t, int64_t, double, double*);
 
 // One thread's product. OpenBLAS is held to one thread of its own: the CPU
 // backend's parallelism is parallel2 (core/cpu/parallel.h), and OpenBLAS's
