@@ -42,34 +42,20 @@ struct Tile<double> {
 
 constexpr int64_t KC = 256, MC = 72, NC = 2048;  // block sizes (MC a multiple of MR)
 
-// Bp[panel][p][j] = B(p0 + p, j0 + panel*NR + j), zero past n.
-template <class T>
-__attribute__((always_inline)) inline void pack_b(const T* b, int64_t sb_p, int64_t sb_j, int64_t p0,
-                                                  int64_t kc, int64_t j0, int64_t nc, T* bp) {
-  constexpr int NR = Tile<T>::NR;
-  for (int64_t jp = 0; jp < nc; jp += NR, bp += kc * NR) {
-    const int64_t w = std::min<int64_t>(NR, nc - jp);
+// Packs rows [q0, q0 + nq) x shared indices [p0, p0 + kc) of an operand X
+// (element (q, p) at x[q*s_q + p*s_p]) into panels of W: out[panel][p][w] =
+// scale * X(q0 + panel*W + w, p0 + p), zero past nq. A packs with W = MR,
+// q = its rows; B with W = NR, q = its columns.
+template <int W, class T>
+__attribute__((always_inline)) inline void pack(const T* x, int64_t s_q, int64_t s_p, T scale, int64_t q0,
+                                                int64_t nq, int64_t p0, int64_t kc, T* out) {
+  for (int64_t qp = 0; qp < nq; qp += W, out += kc * W) {
+    const int64_t width = std::min<int64_t>(W, nq - qp);
     for (int64_t p = 0; p < kc; ++p) {
-      const T* src = b + (p0 + p) * sb_p + (j0 + jp) * sb_j;
-      T* dst = bp + p * NR;
-      for (int64_t j = 0; j < w; ++j) dst[j] = src[j * sb_j];
-      for (int64_t j = w; j < NR; ++j) dst[j] = T(0);
-    }
-  }
-}
-
-// Ap[panel][p][i] = alpha * A(i0 + panel*MR + i, p0 + p), zero past m.
-template <class T>
-__attribute__((always_inline)) inline void pack_a(const T* a, int64_t sa_i, int64_t sa_p, T alpha, int64_t i0,
-                                                  int64_t mc, int64_t p0, int64_t kc, T* ap) {
-  constexpr int MR = Tile<T>::MR;
-  for (int64_t ip = 0; ip < mc; ip += MR, ap += kc * MR) {
-    const int64_t h = std::min<int64_t>(MR, mc - ip);
-    for (int64_t p = 0; p < kc; ++p) {
-      const T* src = a + (i0 + ip) * sa_i + (p0 + p) * sa_p;
-      T* dst = ap + p * MR;
-      for (int64_t i = 0; i < h; ++i) dst[i] = alpha * src[i * sa_i];
-      for (int64_t i = h; i < MR; ++i) dst[i] = T(0);
+      const T* src = x + (q0 + qp) * s_q + (p0 + p) * s_p;
+      T* dst = out + p * W;
+      for (int64_t w = 0; w < width; ++w) dst[w] = scale * src[w * s_q];
+      for (int64_t w = width; w < W; ++w) dst[w] = T(0);
     }
   }
 }
@@ -119,10 +105,10 @@ __attribute__((always_inline)) inline void blocked(int64_t m, int64_t n, int64_t
     const int64_t nc = std::min(NC, n - jc);
     for (int64_t pc = 0; pc < k; pc += KC) {
       const int64_t kc = std::min(KC, k - pc);
-      pack_b(b, sb_p, sb_j, pc, kc, jc, nc, bp.data());
+      pack<NR>(b, sb_j, sb_p, T(1), jc, nc, pc, kc, bp.data());
       for (int64_t ic = 0; ic < m; ic += MC) {
         const int64_t mc = std::min(MC, m - ic);
-        pack_a(a, sa_i, sa_p, alpha, ic, mc, pc, kc, ap.data());
+        pack<MR>(a, sa_i, sa_p, alpha, ic, mc, pc, kc, ap.data());
         for (int64_t jr = 0; jr < nc; jr += NR)
           for (int64_t ir = 0; ir < mc; ir += MR)
             tile(kc, ap.data() + ir * kc, bp.data() + jr * kc, c + (ic + ir) * n + jc + jr, n,
