@@ -107,10 +107,12 @@ TEST(EvalFeatures, RecalibratedBatchNormHoldsThePixelMomentsOfTheClips) {
   EXPECT_NEAR(after, 0.0, 1e-4) << "frames normalised by their own mean average to zero";
 }
 
-TEST(EvalFeatures, RecalibrationNeedsBatchesOfTwo) {
+TEST(EvalFeatures, RecalibrationNeedsBatchesOfTwoAndRefusesBeforeTouchingTheStatistics) {
   MeanEncoder enc(true);
+  ops::fill_(enc.bn->running_mean, 0.5);
   EXPECT_THROW(eval::recalibrate_batch_norm(enc, videos(), options(1)), Error);
   EXPECT_FALSE(enc.bn->cumulative);
+  EXPECT_EQ(enc.bn->running_mean.to_vector(), std::vector<double>(3, 0.5));
 }
 
 }  // namespace

@@ -39,8 +39,9 @@ void store_channels(Tensor& t, const std::vector<double>& v) {
 // Rows below this stay on one thread.
 constexpr int64_t kMinSplit = 4096;
 
-// sums[c] = sum over rows m of f(m, c, acc) accumulating into acc[c], in two
-// halves of the rows (the first half's sums plus the second's).
+// Per-channel sums [C]: f(m0, m1, acc) adds the terms of rows [m0, m1) into
+// acc[c]. The rows are split in two halves; the result is the first half's
+// sums plus the second's.
 template <class F>
 std::vector<double> channel_sums(int64_t M, int64_t C, F f) {
   std::vector<double> half[2] = {std::vector<double>(size_t(C), 0.0), std::vector<double>(size_t(C), 0.0)};

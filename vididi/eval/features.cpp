@@ -22,9 +22,8 @@ Tensor view_to_tensor(const data::ViewBatch& v, Device device) {
   return device.is_cpu() ? t : t.to(device);
 }
 
-
-// The evaluation clips of `source` as the encoder's input: [N, T, H, W, C]
-// of order o.order, on o.device.
+// A batch's clips as the encoder's input: [N, T, H, W, C] of order o.order,
+// on o.device.
 Tensor encoder_input(const data::Batch& batch, const ExtractOptions& o) {
   Tensor x = view_to_tensor(batch.views.at(0), o.device);
   if (o.order > 0 || batch.views[0].T != o.frames) x = vididi::derivative_view(x, o.order, o.frames);
@@ -102,6 +101,10 @@ VideoFeatures extract_features(nn::Module& encoder, std::shared_ptr<const data::
 int64_t recalibrate_batch_norm(nn::Module& encoder, std::shared_ptr<const data::VideoSource> source,
                                const ExtractOptions& o, uint64_t seed) {
   std::unique_ptr<data::Loader> loader = eval_loader("recalibrate_batch_norm", source, o, true, seed);
+  VD_CHECK(o.batch >= 2 && source->size() * size_t(o.clips) >= 2,
+           "recalibrate_batch_norm: expected batches of two clips or more (batch statistics), got batch "
+               << o.batch << " over " << source->size() << " videos x " << o.clips
+               << " clips; hint: raise --batch");
   std::vector<nn::BatchNormBase*> norms;
   encoder.apply([&](nn::Module& m) {
     if (auto* bn = dynamic_cast<nn::BatchNormBase*>(&m)) norms.push_back(bn);
@@ -130,9 +133,6 @@ int64_t recalibrate_batch_norm(nn::Module& encoder, std::shared_ptr<const data::
   }
   for (nn::BatchNormBase* bn : norms) bn->cumulative = false;
   encoder.eval();
-  VD_CHECK(norms.empty() || batches > 0,
-           "recalibrate_batch_norm: expected at least one batch of two clips or more, got none from "
-               << source->size() << " videos x " << o.clips << " clips in batches of " << o.batch);
   return batches;
 }
 
