@@ -263,8 +263,9 @@ bool conv3d_direct_backward_weight(const Tensor& x, const Tensor& dy, const Wind
   const float* dyp = dy.data<float>();
   const int64_t xs = x.numel() / std::max<int64_t>(1, N), ds = dy.numel() / std::max<int64_t>(1, N);
   const auto& p = win.padding;
-  // dwt [K, Co] per half; the second half's is added to the first's after both.
-  std::vector<float> dwt[2] = {std::vector<float>(size_t(K * g.Co), 0.f), {}};
+  // dwt [K, Co] per half (the second stays empty when one thread runs all
+  // samples); the second half's is added to the first's after both.
+  std::vector<float> dwt[2];
   parallel2(N, 2, [&](int64_t n0, int64_t n1) {
     std::vector<float>& acc = dwt[n0 > 0 ? 1 : 0];
     acc.assign(size_t(K * g.Co), 0.f);
