@@ -47,11 +47,14 @@ BENCHES  := $(patsubst bench/%.cpp,$(BUILD)/bench_%,$(wildcard bench/*.cpp))
 .PHONY: all build-all test run deps clean
 # Each entry point installs missing packages first, then re-enters make so that
 # the detection above sees them; the inner make runs one job per core unless
-# -j was given (make -j1 builds serially).
+# -j was given (make -j1 builds serially). The '+' before $(SUBMAKE) marks the
+# line as a recursive make, so that a -j given from outside (.ci/run exports
+# MAKEFLAGS=-j$(nproc)) reaches the inner make through the jobserver; without
+# it the inner make warned "jobserver unavailable" and built serially.
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 SUBMAKE   = $(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(JOBS))
 all: deps
-	@$(SUBMAKE) build-all
+	+@$(SUBMAKE) build-all
 build-all: $(LIB) $(EXAMPLES) $(BENCHES) $(BUILD)/tests
 
 deps:
@@ -87,13 +90,13 @@ $(BUILD)/bench_%: bench/%.cpp $(LIB)
 
 # Tests: GTEST_FILTER narrows them (make test GTEST_FILTER='Tensor*').
 test: deps
-	@$(SUBMAKE) $(BUILD)/tests
+	+@$(SUBMAKE) $(BUILD)/tests
 	$(BUILD)/tests --gtest_filter='$(or $(GTEST_FILTER),*)'
 
 # Only the vididi program is built for the demo (the test binary is the
 # longest compile), so that a clean clone runs it in minutes.
 run: deps
-	@$(SUBMAKE) $(BUILD)/vididi
+	+@$(SUBMAKE) $(BUILD)/vididi
 	$(BUILD)/vididi demo
 
 clean:
