@@ -6,8 +6,9 @@
 // initialisation. Not here: the trainer's mechanics
 // (test_vididi_trainer.cpp), the retrieval arithmetic
 // (test_eval_retrieval.cpp). docs/ALGORITHM.md section 7 has the runs behind
-// the configuration and the margin. The test takes 54-57 s on the 2-core
-// development CPU, nearly all of it the 300 training steps.
+// the configuration and the margin. The test takes 43-57 s on the 2-core
+// development CPU (43-44 s in .ci/run), nearly all of it the 300 training
+// steps.
 #include <gtest/gtest.h>
 
 #include <cstdio>
