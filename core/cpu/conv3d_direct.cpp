@@ -1,4 +1,4 @@
-// Direct f32 3-D convolution, channels-last, for narrow products (8-32
+// Direct f32 3-D convolution, channels-last, for narrow products (8 or 16
 // channels): forward, backward-data (stride 1) and backward-weight without a
 // column buffer. Not the general path (conv3d.cpp: vol2col + gemm, which
 // takes every case this file declines) and not f64.
@@ -10,7 +10,7 @@
 //   forward:  y[to, ho, wo, :] = sum over (kt, kh) and l < kW*Ci of
 //             xp[to*st + kt, ho*sh + kh, wo*sw*Ci + l] * wt[kt, kh, l, :]
 // with wt [kT, kH, kW*Ci, Co] the kernel transposed. The work is done in
-// register tiles of R output positions x Co channels (Co / 8 AVX vectors):
+// register tiles of R output positions x Co channels (Co / 8 = 1 or 2 AVX vectors):
 // one weight vector is loaded per l and used R times. Backward-data with
 // stride 1 is the same product on dy padded by k - 1 - p with the kernel
 // flipped and its channels swapped. Backward-weight tiles R values of l x Co
@@ -172,9 +172,9 @@ void pad_sample(const float* x, int64_t T, int64_t H, int64_t W, int64_t C, int6
                   size_t(W * C) * sizeof(float));
 }
 
-// 8 or 16 channels: one or two AVX vectors. At 32 (layer3 of the CPU-sized
-// encoder) the kernel's weights outgrow L1 and gemm is 2-3x faster
-// (bench_cpu_conv --small, docs/ENGINE.md).
+// 8 or 16 channels: one or two AVX vectors. A trial with 32 (layer3 of the
+// CPU-sized encoder, whose weights outgrow L1) ran 2-3x slower than gemm
+// (docs/ENGINE.md, "Direct kernels for narrow layers").
 bool narrow(int64_t c) { return c == 8 || c == 16; }
 
 // The checks every direct pass shares: f32, the CPU, unit dilation, a kernel

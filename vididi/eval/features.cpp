@@ -117,7 +117,7 @@ int64_t recalibrate_batch_norm(nn::Module& encoder, std::shared_ptr<const data::
     bn->cumulative = true;
   }
   encoder.train();
-  int64_t batches = 0;
+  int64_t batches = 0, clips = 0;
   loader->start_epoch(0);
   data::Batch batch;
   try {
@@ -125,7 +125,8 @@ int64_t recalibrate_batch_norm(nn::Module& encoder, std::shared_ptr<const data::
       if (batch.views[0].N < 2) continue;  // batch statistics need two clips
       encoder.forward(encoder_input(batch, o));
       ++batches;
-      if (o.progress) o.progress(batches * o.batch, int64_t(source->size()) * o.clips);
+      clips += batch.views[0].N;
+      if (o.progress) o.progress(clips, int64_t(source->size()) * o.clips);
     }
   } catch (...) {
     for (nn::BatchNormBase* bn : norms) bn->cumulative = false;
