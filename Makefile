@@ -17,12 +17,14 @@ BLAS ?= $(shell [ -f /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h -o -
 CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
 
 OPT      ?= -O2
-CXXFLAGS := -std=c++17 $(OPT) -g -Wall -Wextra -Wno-unused-parameter -fPIC -pthread -I. -MMD -MP
+CXXFLAGS := -std=c++17 $(OPT) -g -Wall -Wextra -Wno-unused-parameter -fPIC -pthread -I. -I$(BUILD)/gen -MMD -MP
 NVFLAGS  := -std=c++17 $(OPT) -I. $(CUDA_ARCH) -Xcompiler -fPIC,-pthread -MMD -MP --expt-relaxed-constexpr
 LDLIBS   := -pthread -lm
 
-LIB_DIRS := core core/cpu autograd layers layers/optim vididi vididi/models vididi/eval vididi/cli data
-LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cpp))
+LIB_DIRS := core core/cpu autograd layers layers/optim vididi vididi/config vididi/models vididi/eval vididi/cli data
+# vididi/cli/main.cpp is the vididi program's main(), not part of the library.
+MAIN_SRC := vididi/cli/main.cpp
+LIB_SRCS := $(filter-out $(MAIN_SRC),$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cpp)))
 ifeq ($(CUDA),1)
 CU_SRCS  := $(wildcard cuda/*.cu) $(wildcard cuda/*.cpp)
 CXXFLAGS += -DVD_CUDA=1 -I$(CUDA_HOME)/include
@@ -41,7 +43,7 @@ LIB_OBJS := $(patsubst %.cpp,$(OBJ)/%.o,$(filter %.cpp,$(LIB_SRCS) $(CU_SRCS))) 
 LIB      := $(BUILD)/libvididi.a
 TEST_SRCS := $(wildcard tests/*.cpp)
 TEST_OBJS := $(patsubst %.cpp,$(OBJ)/%.o,$(TEST_SRCS))
-EXAMPLES := $(patsubst examples/%.cpp,$(BUILD)/%,$(wildcard examples/*.cpp))
+EXAMPLES := $(patsubst examples/%.cpp,$(BUILD)/%,$(wildcard examples/*.cpp)) $(BUILD)/vididi
 BENCHES  := $(patsubst bench/%.cpp,$(BUILD)/bench_%,$(wildcard bench/*.cpp))
 
 .PHONY: all build-all test run deps clean
@@ -60,8 +62,25 @@ build-all: $(LIB) $(EXAMPLES) $(BENCHES) $(BUILD)/tests
 deps:
 	@bash scripts/deps.sh
 
+# The code version is baked in at build time (vididi/run_dir.cpp's
+# code_version()): `git describe` of this source tree when it is the top of
+# a git checkout, else "unknown" with the reason. The header is rewritten
+# only when the text changes, so that an unchanged tree rebuilds nothing.
+VERSION_H := $(BUILD)/gen/vididi_version.h
+VD_VERSION := $(shell if [ "$$(git -C '$(CURDIR)' rev-parse --show-toplevel 2>/dev/null)" = '$(CURDIR)' ]; then \
+  git -C '$(CURDIR)' describe --always --dirty 2>/dev/null || echo 'unknown (git describe failed)'; \
+  else echo 'unknown (built outside a git checkout)'; fi)
+.PHONY: FORCE
+$(VERSION_H): FORCE
+	@mkdir -p $(dir $@)
+	@echo '#define VD_CODE_VERSION "$(VD_VERSION)"' > $@.new
+	@cmp -s $@.new $@ && rm -f $@.new || mv $@.new $@
+$(OBJ)/vididi/run_dir.o: $(VERSION_H)
+
+# The archive is made anew, so that objects of deleted sources do not linger in it.
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
+	@rm -f $@
 	ar rcs $@ $^
 
 # The CPU kernels and the data pipeline compile at -O3: GCC vectorises their
@@ -81,6 +100,9 @@ $(OBJ)/%.cu.o: %.cu
 
 $(BUILD)/tests: $(TEST_OBJS) $(LIB)
 	$(CXX) $(CXXFLAGS) -o $@ $(TEST_OBJS) $(LIB) -lgtest_main -lgtest $(LDLIBS)
+
+$(BUILD)/vididi: $(MAIN_SRC) $(LIB)
+	$(CXX) $(CXXFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 $(BUILD)/%: examples/%.cpp $(LIB)
 	$(CXX) $(CXXFLAGS) -o $@ $< $(LIB) $(LDLIBS)

@@ -2,6 +2,10 @@
 // argv arrays on tiny data: synth -> show -> retrieve (and saved features) ->
 // linear, finetune, info; and their error cases (one line on stderr, exit 1).
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
 
 #include "tests/test_cli_util.h"
 
@@ -44,6 +48,16 @@ TEST(CliCommands, ShowWritesThePicture) {
   EXPECT_TRUE(exists(png));
   expect_one_line_error(cli({"show", "--video", "100000", "--synth_size", "16"}), "'video'");
   expect_one_line_error(cli({"show", "--frames", "2"}), "'frames'");
+  // The frame range printed is the one used: a 6-frame video shows 4 columns
+  // from frame 0 (frames 0..5), and from frame 1 only 3 (frames 1..5).
+  EXPECT_NE(r.out.find("frames 0..5 (4 columns)"), std::string::npos) << r.out;
+  Result end = cli({"show", "--dataset", "ucf101", "--data_root", exported(), "--frames", "8", "--start", "1",
+                    "--out", png});
+  ASSERT_EQ(end.code, 0) << end.err;
+  EXPECT_NE(end.out.find("frames 1..5 (3 columns, fewer than the 8 asked: the video ends)"), std::string::npos)
+      << end.out;
+  expect_one_line_error(cli({"show", "--dataset", "ucf101", "--data_root", exported(), "--start", "3"}),
+                        "the picture's 3 columns need 5");
 }
 
 TEST(CliCommands, RetrieveOnExportedFramesThenFromSavedFeatures) {
@@ -106,4 +120,36 @@ TEST(CliCommands, InfoListsEncoders) {
   EXPECT_NE(r.out.find("r3d_18"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("code version"), std::string::npos) << r.out;
   expect_one_line_error(cli({"info", "--encoders", "resnet50"}), "resnet50");
+}
+
+// The code version is baked in at build time: running from inside another git
+// repository does not record that repository's commit.
+TEST(CliCommands, CodeVersionDoesNotDependOnTheWorkingDirectory) {
+  auto version = [] {
+    Result r = cli({"info", "--encoders", ""});
+    const size_t a = r.out.find("code version");
+    return r.out.substr(a, r.out.find('\n', a) - a);
+  };
+  const std::string here = version();
+  char cwd[PATH_MAX];
+  ASSERT_NE(::getcwd(cwd, sizeof cwd), nullptr);
+  const std::string other = ::testing::TempDir() + "cli_other_repo";
+  ASSERT_EQ(std::system(("rm -rf " + other + " && mkdir -p " + other + " && cd " + other +
+                         " && git init -q && git -c user.email=t@t -c user.name=t commit -q --allow-empty -m x")
+                            .c_str()),
+            0);
+  ASSERT_EQ(::chdir(other.c_str()), 0);
+  const std::string there = version();
+  ASSERT_EQ(::chdir(cwd), 0);
+  EXPECT_EQ(there, here);
+  EXPECT_NE(here.find("code version"), std::string::npos);
+}
+
+// precision = bf16 is refused on the CPU by every command that takes it.
+TEST(CliCommands, Bf16OnTheCpuIsRefusedEverywhere) {
+  const std::vector<std::string> bf16{"--device", "cpu", "--precision", "bf16"};
+  for (const char* cmd : {"retrieve", "linear", "finetune", "bench", "demo"})
+    expect_one_line_error(cli(with({cmd}, bf16)), "precision = bf16 needs a GPU");
+  expect_one_line_error(cli(with({"pretrain", "--steps", "2", "--warmup_steps", "0"}, bf16)), "precision = bf16 needs a GPU");
+  expect_one_line_error(cli(with({"linear", "--load_features", "/nonexistent"}, bf16)), "precision = bf16 needs a GPU");
 }

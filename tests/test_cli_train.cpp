@@ -2,8 +2,9 @@
 // tiny synthetic data: `pretrain` (a run stopped after 2 of 3 steps and
 // resumed from its own config.txt gives the same losses, bit for bit, as an
 // uninterrupted run; run directory files; its checkpoint loads in
-// `retrieve`; a --blocks 1,1,1,1 run's checkpoint loads in retrieve, linear
-// and finetune given the same --blocks, and is refused without it),
+// `retrieve`; a --blocks 1,1,1,1 run's checkpoint builds its own encoder in
+// retrieve, linear and finetune from its model card, refuses a contradicting
+// key, and a checkpoint without a card is loaded strictly),
 // `bench` (one JSON line), `demo` (three rows, reports, plots); each with
 // its error cases; and docs/CONFIG.md against the --help texts.
 #include <gtest/gtest.h>
@@ -12,7 +13,8 @@
 #include <sstream>
 
 #include "tests/test_cli_util.h"
-#include "vididi/config.h"
+#include "layers/checkpoint.h"
+#include "vididi/config/train_config.h"
 #include "vididi/run_dir.h"
 
 using namespace cli_test;
@@ -58,11 +60,25 @@ TEST(CliPretrain, StoppedAndResumedEqualsUninterrupted) {
   ASSERT_EQ(b.code, 0) << b.err;
   EXPECT_NE(b.out.find("stopped after step 2 of 3"), std::string::npos) << b.out;
   ASSERT_EQ(losses(parts).size(), 2u);
+  const std::string run_json = read(parts + "/run.json");
+  const std::string started = run_json.substr(run_json.find("\"started\": \"") + 12, 20);
+  ::sleep(1);  // a resume a second later must not move the start time
   // config.txt alone (dataset keys included) continues the run.
   Result c = cli({"pretrain", "--config", parts + "/config.txt", "--resume", "auto", "--stop_after", "0"});
   ASSERT_EQ(c.code, 0) << c.err;
   EXPECT_NE(c.out.find("resumed from"), std::string::npos) << c.out;
   EXPECT_EQ(losses(parts), losses(whole));  // bitwise: data order, augmentation and RNG all restored
+  // The resumed run keeps its first call's start time and records the resume.
+  auto field = [](const std::string& json, const std::string& key) {
+    const size_t k = json.find("\"" + key + "\": \"");
+    return k == std::string::npos ? std::string() : json.substr(k + key.size() + 5, 20);
+  };
+  EXPECT_EQ(field(read(parts + "/run.json"), "started"), started);
+  EXPECT_FALSE(field(read(parts + "/run.json"), "resumed").empty()) << read(parts + "/run.json");
+  // Progress is said from the first step on (building the model, then step 1).
+  EXPECT_NE(a.out.find("building r3d_18 (width/16, blocks 2,2,2,2) with the vicreg heads on cpu"), std::string::npos)
+      << a.out;
+  EXPECT_NE(a.out.find("step 1/3 "), std::string::npos) << a.out;
   const std::string report = read(parts + "/report.md");
   EXPECT_NE(report.find("resumed after step 2"), std::string::npos) << report;
   EXPECT_NE(report.find("](loss.png)"), std::string::npos) << report;
@@ -81,52 +97,77 @@ TEST(CliPretrain, StoppedAndResumedEqualsUninterrupted) {
                         "pairs");
 }
 
-// An encoder pretrained with fewer blocks per stage (--blocks 1,1,1,1) is
-// evaluated by retrieve, linear and finetune given the same key; without it
-// (the default 2,2,2,2), or with a deeper run's checkpoint, each refuses the
-// checkpoint in one line naming the tensors and hinting at --blocks.
-TEST(CliPretrain, BlocksCheckpointLoadsInTheEvaluationCommands) {
+// A checkpoint's model card (encoder, width divisor, blocks, clip shape)
+// builds the evaluation encoder from --checkpoint alone in retrieve, linear
+// and finetune; a key that contradicts the card is refused naming both
+// values. A checkpoint without a card (e.g. converted from PyTorch) is
+// loaded strictly: a missing or extra tensor is refused in one line naming
+// the tensors and hinting at --blocks.
+TEST(CliPretrain, CheckpointModelCardBuildsTheEvaluationEncoder) {
   const std::string shallow = ::testing::TempDir() + "cli_pretrain_blocks_1111";
   const std::string deep = ::testing::TempDir() + "cli_pretrain_blocks_1112";
   const std::vector<std::string> w8{"--width_divisor", "8", "--steps", "2"};
   ASSERT_EQ(cli(pretrain_args(shallow, with(w8, {"--blocks", "1,1,1,1"}))).code, 0);
   ASSERT_EQ(cli(pretrain_args(deep, with(w8, {"--blocks", "1,1,1,2"}))).code, 0);
   auto eval = [&](const std::string& cmd, const std::string& run, const std::vector<std::string>& more) {
-    return cli(with(with({cmd, "--checkpoint", run, "--width_divisor", "8", "--frames", "4", "--crop", "16",
-                          "--clips", "1", "--workers", "1"},
-                         kTinyData),
-                    more));
+    return cli(with(with({cmd, "--checkpoint", run, "--clips", "1", "--workers", "1"}, kTinyData), more));
   };
-  const std::vector<std::string> b1111{"--blocks", "1,1,1,1"};
-  Result r = eval("retrieve", shallow, with(b1111, {"--ks", "1"}));
+  Result r = eval("retrieve", shallow, {"--ks", "1"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("R@1"), std::string::npos) << r.out;
-  Result lin = eval("linear", shallow, with(b1111, {"--epochs", "1"}));
+  // Trained at width/8, blocks 1,1,1,1, 4-frame 16x16 clips: evaluated so, not at 16x112x112.
+  EXPECT_NE(r.out.find("building r3d_18 (width/8, blocks 1,1,1,1) for 4x16x16 clips"), std::string::npos) << r.out;
+  Result lin = eval("linear", shallow, {"--epochs", "1"});
   ASSERT_EQ(lin.code, 0) << lin.err;
   EXPECT_NE(lin.out.find("video top-1"), std::string::npos) << lin.out;
-  Result ft = eval("finetune", shallow, with(b1111, {"--epochs", "1", "--warmup_epochs", "0", "--batch", "10"}));
+  Result ft = eval("finetune", shallow, {"--epochs", "1", "--warmup_epochs", "0", "--batch", "10"});
   ASSERT_EQ(ft.code, 0) << ft.err;
   EXPECT_NE(ft.out.find("step 2/2"), std::string::npos) << ft.out;
   EXPECT_NE(ft.out.find("video top-1"), std::string::npos) << ft.out;
+  // A given clip length that differs from training is used, and said.
+  Result f8 = eval("retrieve", shallow, {"--ks", "1", "--frames", "6"});
+  ASSERT_EQ(f8.code, 0) << f8.err;
+  EXPECT_NE(f8.out.find("note: frames = 6 (--frames) differs from the 4 the checkpoint was trained at"),
+            std::string::npos) << f8.out;
 
+  // The same checkpoints without their model card.
+  auto strip = [](const std::string& run, const std::string& to) {
+    vd::Checkpoint ck = vd::read_checkpoint(run + "/checkpoint.vdc");
+    ck.meta.extra.clear();
+    ck.meta.config.clear();
+    vd::write_checkpoint(to, ck);
+    return to;
+  };
+  const std::string bare_shallow = strip(shallow, ::testing::TempDir() + "cli_bare_1111.vdc");
+  const std::string bare_deep = strip(deep, ::testing::TempDir() + "cli_bare_1112.vdc");
+  const std::vector<std::string> given{"--width_divisor", "8", "--frames", "4", "--crop", "16"};
+  const std::vector<std::string> b1111{"--blocks", "1,1,1,1"};
   for (const char* cmd : {"retrieve", "linear", "finetune"}) {
+    expect_one_line_error(eval(cmd, shallow, {"--blocks", "2,2,2,2"}),
+                          "blocks = 2,2,2,2 (--blocks) contradicts the checkpoint's blocks = 1,1,1,1");
+    expect_one_line_error(eval(cmd, shallow, {"--encoder", "s3d"}), "contradicts the checkpoint's encoder = r3d_18");
     // Default blocks: the encoder has layer1.1 etc., the checkpoint does not.
-    Result missing = eval(cmd, shallow, {});
+    Result missing = eval(cmd, bare_shallow, given);
     expect_one_line_error(missing, "missing from the checkpoint: layer1.1.");
     EXPECT_NE(missing.err.find("--blocks"), std::string::npos) << missing.err;
     // A deeper checkpoint does not load silently into a shallower encoder.
-    Result extra = eval(cmd, deep, b1111);
+    Result extra = eval(cmd, bare_deep, with(given, b1111));
     expect_one_line_error(extra, "the encoder lacks: layer4.1.");
     EXPECT_NE(extra.err.find("--blocks"), std::string::npos) << extra.err;
   }
-  expect_one_line_error(eval("retrieve", shallow, {"--blocks", "1,1,1"}), "'blocks'");
+  Result ok = eval("retrieve", bare_shallow, with(with(given, b1111), {"--ks", "1"}));
+  EXPECT_EQ(ok.code, 0) << ok.err;
+  expect_one_line_error(eval("retrieve", shallow, {"--blocks", "1,1,1"}), "blocks = 1,1,1 (--blocks) contradicts");
+  expect_one_line_error(eval("retrieve", bare_shallow, with(given, {"--blocks", "1,1,1"})), "'blocks'");
 }
 
 TEST(CliPretrain, Errors) {
   const std::string out = ::testing::TempDir() + "cli_pretrain_errors";
   expect_one_line_error(cli(pretrain_args(out, {"--bogus", "1"})), "unknown key 'bogus'");
   expect_one_line_error(cli(pretrain_args(out, {"--batch", "x"})), "'batch'");
-  expect_one_line_error(cli(pretrain_args(out, {"--batch", "1"})), "batch = 1");
+  expect_one_line_error(cli(pretrain_args(out, {"--batch", "1"})), "batch norm needs >= 2");
+  expect_one_line_error(cli(pretrain_args(out, {"--crop", "4294967312"})), "expected an integer in [8, 4096]");
+  expect_one_line_error(cli(pretrain_args(out, {"--lr", "0x10"})), "expected a finite number");
   expect_one_line_error(cli(pretrain_args(out, {"--framework", "moco"})), "moco");
   expect_one_line_error(cli(pretrain_args(out, {"--pairs", "0-3"})), "0-3");
   expect_one_line_error(cli(pretrain_args(out, {"--precision", "bf16"})), "precision = bf16");
@@ -140,8 +181,10 @@ TEST(CliPretrain, Errors) {
 TEST(CliPretrain, HelpListsEveryTrainConfigKey) {
   Result r = cli({"pretrain", "--help"});
   ASSERT_EQ(r.code, 0);
-  for (const auto& k : vd::vididi::TrainConfig::keys())
-    EXPECT_NE(r.out.find("--" + k.name + " "), std::string::npos) << k.name;
+  vd::vididi::TrainConfig c;
+  vd::config::Settings table;
+  vd::vididi::train_keys(table, c);
+  for (const auto& k : table.keys()) EXPECT_NE(r.out.find("--" + k->name() + " "), std::string::npos) << k->name();
 }
 
 TEST(CliBench, TinyCpuStepPrintsOneJsonLine) {
@@ -160,9 +203,9 @@ TEST(CliBench, TinyCpuStepPrintsOneJsonLine) {
 }
 
 TEST(CliBench, Errors) {
-  expect_one_line_error(cli({"bench", "--device", "cpu", "--iters", "0"}), "iters = 0");
-  expect_one_line_error(cli({"bench", "--device", "cpu", "--size", "4"}), "size = 4");
-  expect_one_line_error(cli({"bench", "--device", "cpu", "--batch", "1"}), "batch = 1");
+  expect_one_line_error(cli({"bench", "--device", "cpu", "--iters", "0"}), "'iters' (--iters): expected an integer in [1, 1000000], got 0");
+  expect_one_line_error(cli({"bench", "--device", "cpu", "--size", "4"}), "'size' (--size): expected an integer in [8, 4096], got 4");
+  expect_one_line_error(cli({"bench", "--device", "cpu", "--batch", "1"}), "'batch' (--batch): expected an integer in [2, ");
   expect_one_line_error(cli({"bench", "--device", "cpu", "--precision", "bf16"}), "precision = bf16");
   expect_one_line_error(cli({"bench", "--steps", "3"}), "unknown key 'steps'");
   expect_one_line_error(cli({"bench", "--encoder", "resnet50"}), "resnet50");

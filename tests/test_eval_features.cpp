@@ -55,9 +55,9 @@ std::shared_ptr<const data::VideoSource> videos() {  // 10 videos
 
 eval::ExtractOptions options(int batch) {
   eval::ExtractOptions o;
-  o.clips = 2;  // 20 clips
-  o.frames = 4;
-  o.crop = 16;
+  o.clip.clips = 2;  // 20 clips
+  o.clip.frames = 4;
+  o.clip.crop = 16;
   o.batch = batch;
   o.workers = 1;
   return o;

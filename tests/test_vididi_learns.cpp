@@ -17,7 +17,7 @@
 #include "data/synthetic.h"
 #include "vididi/eval/features.h"
 #include "vididi/eval/retrieval.h"
-#include "vididi/trainer.h"
+#include "vididi/train_loop.h"
 
 using namespace vd;
 using namespace vd::vididi;
@@ -44,9 +44,9 @@ double mean_loss(const TrainResult& r, size_t from, size_t to) {
 double recall1(models::Encoder& enc, std::shared_ptr<const data::VideoSource> train,
                std::shared_ptr<const data::VideoSource> test, int frames) {
   eval::ExtractOptions eo;
-  eo.clips = 4;
-  eo.frames = frames;
-  eo.crop = 32;
+  eo.clip.clips = 4;
+  eo.clip.frames = frames;
+  eo.clip.crop = 32;
   eo.batch = 32;
   eo.workers = 2;
   return eval::evaluate_retrieval(eval::extract_features(enc, train, eo),
@@ -65,14 +65,14 @@ TEST(VididiLearns, LossFallsAndRetrievalBeatsRandomInit) {
       "scale_min = 0.6\nflip_p = 0\nbatch = 32\nsteps = 300\ndevice = cpu\noptimizer = adamw\nlr = 0.01\n"
       "weight_decay = 0.0001\nwarmup_steps = 10\nworkers = 2\nquiet = true\n",
       "test_vididi_learns");
-  Trainer tr(t, train);
-  const double random_r1 = recall1(tr.model().encoder(), train, test, int(t.frames));
-  TrainResult r = tr.run();
+  Trainer tr(t, t.total_steps(train->size()));
+  const double random_r1 = recall1(tr.model().encoder(), train, test, int(t.clip.frames));
+  TrainResult r = vididi::train(tr, train);
   const size_t n = r.records.size();
   ASSERT_EQ(n, size_t(t.steps));
   const double first = mean_loss(r, 0, 10), last = mean_loss(r, n - 10, n);
   EXPECT_LT(last, first - 1.0) << "mean VICReg loss of the first 10 steps " << first << ", of the last 10 " << last;
-  const double trained_r1 = recall1(tr.model().encoder(), train, test, int(t.frames));
+  const double trained_r1 = recall1(tr.model().encoder(), train, test, int(t.clip.frames));
   std::printf("loss %.3f -> %.3f (means of the first and last 10 steps), R@1 %.3f -> %.3f\n", first, last,
               random_r1, trained_r1);
   EXPECT_GT(trained_r1, random_r1 + 0.07) << "R@1 at random init " << random_r1 << ", after ViDiDi "

@@ -20,7 +20,7 @@
 #include "vididi/eval/features.h"
 #include "vididi/eval/retrieval.h"
 #include "vididi/plot.h"
-#include "vididi/trainer.h"
+#include "vididi/train_loop.h"
 
 using namespace vd;
 using namespace vd::vididi;
@@ -41,14 +41,14 @@ std::shared_ptr<data::SyntheticDynamics> synthetic(int per_class, data::Subset s
 // A CPU-sized run: R3D-18 at width/8 with one block per stage, 32x32 crops.
 TrainConfig tiny_config() {
   TrainConfig c;
-  c.encoder = "r3d_18";
-  c.width_divisor = 8;
-  c.blocks = "1,1,1,1";
+  c.model.encoder = "r3d_18";
+  c.model.width_divisor = 8;
+  c.model.blocks = "1,1,1,1";
   c.projector_dim = 64;
   c.byol_hidden = 64, c.byol_dim = 32;
   c.simclr_hidden = 64, c.simclr_dim = 32;
-  c.frames = 4;
-  c.crop = 32;
+  c.clip.frames = 4;
+  c.clip.crop = 32;
   c.batch = 4;
   c.steps = 6;
   c.warmup_steps = 1;  // below steps: validate() refuses a warm-up as long as the run
@@ -57,6 +57,15 @@ TrainConfig tiny_config() {
   c.quiet = true;
   return c;
 }
+
+// A whole training run of `c` on `src`, as `vididi pretrain` runs it.
+TrainResult run_on(const TrainConfig& c, std::shared_ptr<const data::VideoSource> src) {
+  Trainer t(c, c.total_steps(src->size()));
+  return train(t, src);
+}
+
+// `key = value` set through the config's key table, as a config file would.
+void set_key(TrainConfig& c, const std::string& key, const std::string& value) { c.parse(key + " = " + value + "\n"); }
 
 std::string temp_dir(const std::string& name) {
   std::string d = "/tmp/vididi_test_" + name + "_" + std::to_string(::getpid());
@@ -78,45 +87,61 @@ std::string expect_error(const std::function<void()>& f) {
 
 TEST(VididiConfig, EveryKeyIsDocumentedAndRoundTrips) {
   TrainConfig c;
-  for (const auto& k : TrainConfig::keys()) {
-    EXPECT_FALSE(k.help.empty()) << k.name;
-    EXPECT_EQ(c.get(k.name), k.default_value);
+  config::Settings table;
+  train_keys(table, c);
+  for (const auto& k : table.keys()) {
+    EXPECT_FALSE(k->help().empty()) << k->name();
+    EXPECT_EQ(k->text(), k->default_text()) << k->name();
   }
   c.parse("framework = byol  # comment\n\n# full-line comment\nbatch=8\ngain = 1, 0.5, 2\nsame_clip = true\n");
   EXPECT_EQ(c.framework, "byol");
   EXPECT_EQ(c.batch, 8);
   EXPECT_EQ(c.gains(), (std::vector<double>{1, 0.5, 2}));
   EXPECT_TRUE(c.same_clip);
+  c.out = "runs/a #b \"c\"";  // a comment mark and quotes in a path read back unchanged
   TrainConfig d;
   d.parse(c.to_text());
   EXPECT_EQ(d.to_text(), c.to_text());
-  EXPECT_NE(expect_error([&] { c.set("batchsize", "3"); }).find("unknown key 'batchsize'"), std::string::npos);
+  EXPECT_EQ(d.out, c.out);
+  EXPECT_NE(expect_error([&] { set_key(c, "batchsize", "3"); }).find("unknown key 'batchsize'"), std::string::npos);
   EXPECT_NE(expect_error([&] { c.parse("x\n", "run.cfg"); }).find("run.cfg:1"), std::string::npos);
-  EXPECT_NE(expect_error([&] { c.set("batch", "eight"); }).find("batch expects an integer"), std::string::npos);
+  EXPECT_NE(expect_error([&] { set_key(c, "batch", "eight"); }).find("'batch'"), std::string::npos);
+  EXPECT_NE(expect_error([&] { set_key(c, "batch", "eight"); }).find("expected an integer"), std::string::npos);
 }
 
 TEST(VididiConfig, RefusesSettingsThatCannotWork) {
   auto src = synthetic(2, data::Subset::train, 32, 8);
+  // Refused by the key table, by validate() against the dataset, or by the
+  // trainer's device resolver: before any model is built.
   auto refused = [&](const std::string& key, const std::string& value, const std::string& words) {
     TrainConfig c = tiny_config();
-    c.set(key, value);
-    std::string msg = expect_error([&] { c.validate(src.get()); });
+    std::string msg = expect_error([&] {
+      set_key(c, key, value);
+      c.validate(*src);
+      Trainer t(c, c.total_steps(src->size()));
+    });
     EXPECT_NE(msg.find(words), std::string::npos) << key << "=" << value << ": " << msg;
   };
-  refused("batch", "1", "batch norm");
-  refused("framework", "moco", "expected vicreg, byol or simclr");
-  refused("schedule", "cyclic", "expected alternate, sum or random");
+  refused("batch", "1", "batch norm needs >= 2");
+  refused("framework", "moco", "expected one of vicreg, byol, simclr");
+  refused("schedule", "cyclic", "expected one of alternate, sum, random");
   refused("pairs", "0-3", "orders 0, 1 or 2");
-  refused("optimizer", "adam", "lars, sgd or adamw");
+  refused("optimizer", "adam", "expected one of lars, sgd, adamw");
   refused("frames", "7", "longest video has 8");  // 7 + 2 frames > 8
-  refused("precision", "bf16", "");
+  refused("precision", "bf16", "needs a GPU");
   refused("encoder", "resnet50", "resnet50");
+  refused("crop", "4294967312", "expected an integer in [8, 4096]");  // once read as 16 by a 32-bit int
+  refused("lr", "0x10", "expected a finite number");
+  refused("lr", "nan", "expected a finite number");
+  refused("gain", "1,nan,1", "gain");
+  refused("blocks", "2,2,2", "expected 4 comma-separated integers");
+  refused("warmup_steps", "6", "warmup_steps = 6 must be below steps = 6");
   TrainConfig ok = tiny_config();
-  ok.frames = 6;
-  EXPECT_NO_THROW(ok.validate(src.get()));  // 6 + 2 = 8 frames fit
+  ok.clip.frames = 6;
+  EXPECT_NO_THROW(ok.validate(*src));  // 6 + 2 = 8 frames fit
   ok.pairs = "0-0";
-  ok.frames = 8;
-  EXPECT_NO_THROW(ok.validate(src.get()));  // frames only: no extra frames
+  ok.clip.frames = 8;
+  EXPECT_NO_THROW(ok.validate(*src));  // frames only: no extra frames
 }
 
 // R3D-18 at width/8 with one block per stage: the heads tests' encoder.
@@ -200,17 +225,17 @@ TEST(VididiTrainer, ResumeContinuesWithBitwiseEqualLosses) {
     c.optimizer = "lars";
     c.lr = 0.2;
     c.out = temp_dir(std::string("full_") + framework);
-    TrainResult full = Trainer(c, src).run();
+    TrainResult full = run_on(c, src);
     ASSERT_EQ(full.records.size(), 8u);
 
     c.out = temp_dir(std::string("split_") + framework);
     c.stop_after = 3;
-    TrainResult first = Trainer(c, src).run();
+    TrainResult first = run_on(c, src);
     EXPECT_FALSE(first.finished);
     EXPECT_EQ(first.steps_done, 3);
     c.stop_after = 0;
     c.resume = "auto";
-    TrainResult second = Trainer(c, src).run();
+    TrainResult second = run_on(c, src);
     EXPECT_TRUE(second.finished);
     EXPECT_EQ(second.first_step, 3);
     ASSERT_EQ(first.records.size() + second.records.size(), 8u);
@@ -229,7 +254,7 @@ TEST(VididiTrainer, ResumeContinuesWithBitwiseEqualLosses) {
     // A resume with a changed method setting is refused naming the key.
     c.resume = c.out + "/checkpoint.vdc";
     c.lr = 0.1;
-    EXPECT_NE(expect_error([&] { Trainer(c, src).run(); }).find("resume: lr"), std::string::npos);
+    EXPECT_NE(expect_error([&] { run_on(c, src); }).find("resume: lr"), std::string::npos);
     std::system(("rm -rf " + c.out + " " + temp_dir(std::string("full_") + framework)).c_str());
   }
 }
@@ -243,7 +268,7 @@ TEST(VididiTrainer, NonFiniteLossStopsNamingStepAndCheckpoint) {
   c.steps = 20;
   c.checkpoint_every = 1;
   c.out = temp_dir("nan");
-  std::string msg = expect_error([&] { Trainer(c, src).run(); });
+  std::string msg = expect_error([&] { run_on(c, src); });
   EXPECT_NE(msg.find("training stopped: the loss is"), std::string::npos) << msg;
   EXPECT_NE(msg.find("at step"), std::string::npos) << msg;
   EXPECT_NE(msg.find("last good checkpoint: " + c.out + "/checkpoint.vdc (after step"), std::string::npos) << msg;
@@ -255,7 +280,7 @@ TEST(VididiTrainer, KillDuringSaveLeavesTheLatestCheckpointReadable) {
   TrainConfig c = tiny_config();
   c.projector_dim = 1024;  // a larger file: saves take long enough to be interrupted
   c.out = temp_dir("kill");
-  Trainer t(c, src);
+  Trainer t(c, c.total_steps(src->size()));
   std::string path = c.out + "/checkpoint.vdc";
   std::system(("mkdir -p " + c.out).c_str());
   CheckpointMeta meta;

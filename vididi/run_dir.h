@@ -23,15 +23,17 @@ struct StepRecord {
   double seconds = 0;  // wall time of the step, data wait included
 };
 
-// `git describe --always --dirty` of the working directory, else "unknown".
+// The code version baked in at build time: `git describe --always --dirty`
+// of the source tree, or "unknown (...)" with the reason (Makefile).
 std::string code_version();
 // "cuda <runtime> / cudnn <version> / <device name>" when built with CUDA and
 // a device is present; else "none (built without CUDA)" or "none (no device)".
 std::string cuda_versions();
 
-// Writes config.txt and run.json into `dir` (created if missing).
+// Writes config.txt and run.json into `dir` (created if missing). A resumed
+// run keeps run.json's original "started" time and adds "resumed".
 void write_run_files(const std::string& dir, const std::string& config_text, uint64_t seed,
-                     const Device& device, const std::string& extra_json = "");
+                     const Device& device, const std::string& extra_json = "", bool resumed = false);
 
 // One JSON line for a step.
 std::string to_json(const StepRecord& r);
@@ -42,7 +44,8 @@ void truncate_metrics(const std::string& path, int64_t step);
 // loss.png: total loss and each term against the step (log axis when all positive).
 void plot_losses(const std::string& path, const std::vector<StepRecord>& records);
 
-// "step 120/1000 [===>      ] 12% pair 0-1 | loss 23.4 inv 0.51 ... | 41.2 clips/s | ETA 0:03:12"
+// "step 120/1000 [===>      ] 12% pair 0-1 | loss 23.41 inv 0.5102 ... | 41.23 clips/s | ETA 0:03:12"
+// (numbers to 4 significant digits).
 std::string progress_line(const StepRecord& r, int64_t total_steps, double clips_per_s, double eta_seconds);
 
 }  // namespace vd::vididi

@@ -37,12 +37,15 @@ std::vector<OrderPair> parse_pairs(const std::string& s) {
     for (char c : item)
       if (!std::isspace(static_cast<unsigned char>(c))) t += c;
     bool ok = t.size() == 3 && t[1] == '-' && t[0] >= '0' && t[0] <= '2' && t[2] >= '0' && t[2] <= '2';
-    VD_CHECK(ok, "pairs: expected items like 0-1 with orders 0, 1 or 2, got '"
-                     << item << "' in '" << s << "'; hint: pairs = 0-1,1-2,2-0 (or 0-0 for frames only)");
+    if (!ok)
+      throw UsageError("bad value for 'pairs': expected items like 0-1 with orders 0, 1 or 2, got '" + item +
+                           "' in '" + s + "'; hint: pairs = 0-1,1-2,2-0 (or 0-0 for frames only)",
+                       "pairs");
     out.emplace_back(t[0] - '0', t[2] - '0');
   }
-  VD_CHECK(!out.empty(), "pairs: expected at least one pair, got '" << s
-                                                                    << "'; hint: pairs = 0-1,1-2,2-0");
+  if (out.empty())
+    throw UsageError("bad value for 'pairs': expected at least one pair, got '" + s + "'; hint: pairs = 0-1,1-2,2-0",
+                     "pairs");
   return out;
 }
 

@@ -1,22 +1,20 @@
-// vididi/trainer.h: ViDiDi pretraining. Each step takes two clips of the
-// same videos from the threaded loader (independent augmentation, different
-// starts unless same_clip), the pair(s) of derivative orders of the schedule,
-// their derivative views, one encoder for all orders, the framework's head and
-// loss, backward, optional gradient clipping, and an optimizer step on the
-// warm-up + cosine learning rate (BYOL: then the EMA target update). It logs
-// every step (metrics.jsonl, loss.png, progress lines), checkpoints every N
-// steps and at the end (atomic: the previous file stays until the rename),
-// resumes exactly, and stops on a non-finite loss naming the step and the
-// last good checkpoint. Not here: the dataset (handed in), evaluation.
+// vididi/trainer.h: ViDiDi's model and its optimisation, without data. A
+// Trainer holds the encoder with the framework's heads (heads.h), the
+// optimizer and the learning-rate schedule; train_step() is one step on two
+// clip batches: the pair(s) of derivative orders of the schedule, their
+// views (derivatives.h), one encoder for all orders, the framework's loss,
+// backward, optional gradient clipping, the optimizer step (BYOL: then the
+// EMA target update). save()/restore() write and read its checkpoint (model,
+// optimizer, RNG, config and a model card saying what the checkpoint holds).
+// Not here: the loop over a dataset, logs and resume (train_loop.h); benches
+// call train_step directly.
 #pragma once
 #include <functional>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "core/tensor.h"
-#include "data/source.h"
-#include "vididi/config.h"
+#include "vididi/config/train_config.h"
 #include "vididi/derivatives.h"
 #include "vididi/heads.h"
 #include "vididi/run_dir.h"
@@ -28,67 +26,46 @@ class Optimizer;
 
 namespace vd::vididi {
 
-struct TrainResult {
-  std::vector<StepRecord> records;  // the steps run by this call (not earlier ones of a resumed run)
-  int64_t first_step = 0;           // step the call started at (> 0 when resumed)
-  int64_t steps_done = 0;           // steps completed in total
-  int64_t total_steps = 0;
-  bool finished = false;            // reached total_steps (false when stop_after stopped it)
-  std::string checkpoint;           // last checkpoint written ("" when none)
-  double seconds = 0, clips_per_s = 0;
-};
-
-// The device a config asks for: "auto" is cuda when available, else cpu
-// (the message says which and why when `note` is given).
-Device resolve_device(const std::string& setting, std::string* note = nullptr);
-
 class Trainer {
  public:
-  // Validates `config` against `source` (throws before anything runs), seeds
-  // and builds the model and optimizer on the device.
-  Trainer(TrainConfig config, std::shared_ptr<const data::VideoSource> source,
-          std::function<void(const std::string&)> print = {});
+  // Validates `config` (no dataset needed), resolves the device, seeds and
+  // builds the model and optimizer on it. `total_steps` sets the length of
+  // the learning-rate cosine and of BYOL's momentum schedule.
+  Trainer(TrainConfig config, int64_t total_steps, std::function<void(const std::string&)> print = {});
   ~Trainer();
 
-  // Runs from the start, or from the checkpoint named by config.resume, to
-  // total_steps (or stop_after). Writes the run directory when config.out is set.
-  TrainResult run();
-
   // One optimisation step on clip batches xa, xb: [N, T + k, H, W, C] on the
-  // device; `step` picks the pair(s) and the learning rate. Used by run() and
-  // by benchmarks. Throws on a non-finite loss.
+  // device; `step` picks the pair(s) and the learning rate. Throws on a
+  // non-finite loss, naming the step and the last good checkpoint.
   StepRecord train_step(const Tensor& xa, const Tensor& xb, int64_t step);
 
-  // The text run() writes as <out>/config.txt (default: config().to_text()).
-  // A front end that also chose the dataset passes its own resolved settings,
-  // so that config.txt alone reproduces the run. Checkpoints keep to_text().
-  void set_run_config_text(std::string text) { run_config_text_ = std::move(text); }
+  // Writes the checkpoint atomically (the previous file stays until the rename).
+  void save(const std::string& path, int64_t steps_done);
+  // Loads a checkpoint of the same run (the keys that define the run must
+  // agree, else a UsageError names the key and both values); returns its steps.
+  int64_t restore(const std::string& path);
+
+  // A progress or status line, unless config.quiet.
+  void say(const std::string& line) const;
 
   SSLModel& model() { return *model_; }
-  std::shared_ptr<SSLModel> model_ptr() const { return model_; }
   const TrainConfig& config() const { return config_; }
   Device device() const { return device_; }
   int64_t total_steps() const { return total_steps_; }
   const PairSchedule& schedule() const { return schedule_; }
+  const std::string& last_checkpoint() const { return last_checkpoint_; }
 
  private:
-  void say(const std::string& line) const;
-  void save(const std::string& path, int64_t steps_done);
-  int64_t restore(const std::string& path);  // returns steps done
-  std::string checkpoint_path() const;
-
   TrainConfig config_;
-  std::shared_ptr<const data::VideoSource> source_;
+  int64_t total_steps_;
   std::function<void(const std::string&)> print_;
   Device device_;
   PairSchedule schedule_;
   DerivativeOptions derivatives_;
   std::shared_ptr<SSLModel> model_;
   std::unique_ptr<optim::Optimizer> optimizer_;
-  int64_t batches_per_epoch_ = 0, total_steps_ = 0;
   std::string last_checkpoint_;
   int64_t last_checkpoint_step_ = -1;
-  std::string run_config_text_;
 };
 
 }  // namespace vd::vididi

@@ -2,9 +2,11 @@
 // state export/import, and the in-place helpers shared by the update rules.
 #include "layers/optim/optimizer.h"
 
+#include <cmath>
 #include <set>
 #include <sstream>
 
+#include "autograd/functions.h"
 #include "autograd/node.h"
 #include "core/ops.h"
 
@@ -32,10 +34,31 @@ ParamGroup make_group(const std::vector<Tensor>& params, double lr, double weigh
   return make_group(named, lr, weight_decay, exclude);
 }
 
-std::vector<ParamGroup> split_decay_groups(const nn::Module& m, double lr, double weight_decay) {
+std::vector<ParamGroup> split_decay_groups(const NamedTensors& params, double lr, double weight_decay) {
   NamedTensors decay, plain;
-  for (const auto& [n, t] : m.named_parameters()) (t.dim() >= 2 ? decay : plain).emplace_back(n, t);
-  return {make_group(decay, lr, weight_decay, false), make_group(plain, lr, 0.0, true)};
+  for (const auto& [n, t] : params) (t.dim() >= 2 ? decay : plain).emplace_back(n, t);
+  std::vector<ParamGroup> groups{make_group(decay, lr, weight_decay, false)};
+  if (!plain.empty()) groups.push_back(make_group(plain, lr, 0.0, true));
+  return groups;
+}
+
+std::vector<ParamGroup> split_decay_groups(const nn::Module& m, double lr, double weight_decay) {
+  return split_decay_groups(m.named_parameters(), lr, weight_decay);
+}
+
+double clip_grad_norm(const NamedTensors& params, double max_norm) {
+  autograd::NoGradGuard no_grad;
+  double sum_sq = 0;  // in parameter order, so the norm repeats bit for bit
+  for (const auto& [name, p] : params)
+    if (p.grad().defined()) {
+      const double n = norm2(p.grad()).item();
+      sum_sq += n * n;
+    }
+  const double norm = std::sqrt(sum_sq);
+  if (norm > max_norm)
+    for (const auto& [name, p] : params)
+      if (p.grad().defined()) Tensor(p).set_grad(p.grad() * (max_norm / (norm + 1e-6)));
+  return norm;
 }
 
 Optimizer::Optimizer(std::vector<ParamGroup> groups, const std::map<std::string, double>& defaults,

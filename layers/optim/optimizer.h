@@ -43,7 +43,13 @@ ParamGroup make_group(const NamedTensors& params, double lr, double weight_decay
 // Splits a module's parameters as VICReg/BYOL do for LARS: tensors of rank >= 2
 // into a decayed group, rank <= 1 (biases, BN weight and bias) into a group with
 // weight_decay 0 and exclude = true. Both get `lr`.
+// The group with no rank <= 1 tensor is left out.
+std::vector<ParamGroup> split_decay_groups(const NamedTensors& params, double lr, double weight_decay);
 std::vector<ParamGroup> split_decay_groups(const nn::Module& m, double lr, double weight_decay);
+
+// Scales every defined gradient by max_norm / (norm + 1e-6) when their global
+// L2 norm (over all of `params`) exceeds max_norm. Returns the norm before.
+double clip_grad_norm(const NamedTensors& params, double max_norm);
 
 class Optimizer {
  public:

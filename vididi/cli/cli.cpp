@@ -54,7 +54,11 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   std::vector<std::string> rest(args.begin() + 1, args.end());
   try {
     return cmd->run(rest, out);
-  } catch (const std::exception& e) {
+  } catch (const UsageError& e) {  // the user's mistake: the message names the input
+    out.flush();
+    err << "vididi " << cmd->name << ": error: " << one_line(e.what()) << "\n";
+    return 1;
+  } catch (const std::exception& e) {  // an internal error: vd::Error carries file:line
     out.flush();
     err << "vididi " << cmd->name << ": error: " << one_line(e.what()) << "\n";
     return 1;

@@ -1,7 +1,7 @@
 // vididi/cli/cli.h: the entry point of the `vididi` command, callable
 // in-process (tests pass argv arrays). run() dispatches to a subcommand,
 // prints `--help`, and turns every error into one line "vididi: error: ..."
-// on `err` with exit code 1. examples/vididi.cpp is only main() around it.
+// on `err` with exit code 1. vididi/cli/main.cpp is only main() around it.
 #pragma once
 #include <ostream>
 #include <string>

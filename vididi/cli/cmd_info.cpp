@@ -8,19 +8,17 @@
 namespace vd::cli {
 
 int cmd_info(const std::vector<std::string>& args, std::ostream& out) {
+  std::string list = "r3d_18,r2plus1d_18,s3d";
+  int64_t wd = 1, T = 16, S = 112;
   Settings s;
-  s.add("encoders", "r3d_18,r2plus1d_18,s3d", "comma-separated encoders to describe (empty = none)");
-  s.add("width_divisor", "1", "divide every channel width by this", KeyType::Int);
-  s.add("frames", "16", "clip frames T for the FLOP count", KeyType::Int);
-  s.add("size", "112", "clip height and width for the FLOP count", KeyType::Int);
+  s.add("encoders", list, "comma-separated encoders to describe (empty = none)");
+  s.add("width_divisor", wd, "divide every channel width by this").range(1, 64);
+  s.add("frames", T, "clip frames T for the FLOP count").range(1, 4096);
+  s.add("size", S, "clip height and width for the FLOP count").range(8, 4096);
   const char* summary = "Print devices, versions, build settings, and encoder parameters and FLOPs.";
   if (parse_or_help(s, args, "info", summary, out)) return 0;
   for (const auto& [k, v] : build_info()) out << std::left << std::setw(14) << k << v << "\n";
-  const int64_t wd = s.integer("width_divisor"), T = s.integer("frames"), S = s.integer("size");
-  if (wd < 1 || T < 1 || S < 8)
-    throw UsageError("bad value: expected width_divisor >= 1, frames >= 1, size >= 8, got " +
-                     std::to_string(wd) + ", " + std::to_string(T) + ", " + std::to_string(S));
-  std::string list = s.str("encoders");
+
   if (list.empty()) return 0;
   out << "\nencoder        params (no head)   GFLOP/clip forward  feature dim   (width/" << wd << ", "
       << T << "x" << S << "x" << S << ")\n";
@@ -35,8 +33,9 @@ int cmd_info(const std::vector<std::string>& args, std::ostream& out) {
     std::shared_ptr<models::Encoder> enc;
     try {
       enc = models::make_encoder(name, o);
-    } catch (const std::exception& e) {
-      throw UsageError("bad value for 'encoders': unknown encoder '" + name + "'");
+    } catch (const Error&) {
+      throw UsageError("bad value for 'encoders': unknown encoder '" + name + "'; hint: r3d_18, r2plus1d_18, s3d",
+                       "encoders");
     }
     models::FlopReport f = models::count_flops(*enc, {1, T, S, S, 3});
     out << std::left << std::setw(15) << models::canonical_encoder_name(name) << std::right

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "vididi/cli/common.h"
+#include "vididi/files.h"
 
 namespace vd::cli {
 
@@ -52,7 +53,7 @@ std::string write_report(const std::string& dir, const Report& r) {
   for (const auto& [k, v] : build_info()) rows.push_back({k, v});
   os << markdown_table({"item", "value"}, rows);
   const std::string path = dir + "/report.md";
-  write_text(path, os.str());
+  vididi::write_text(path, os.str());
   return path;
 }
 

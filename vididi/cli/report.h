@@ -8,14 +8,14 @@
 #include <utility>
 #include <vector>
 
-#include "vididi/cli/settings.h"
+#include "vididi/config/settings.h"
 
 namespace vd::cli {
 
 struct Report {
   std::string title;    // "vididi retrieve"
   std::string command;  // the command line that produced the run
-  KeyValues config;     // resolved settings
+  config::KeyValues config;  // resolved settings
   std::vector<std::pair<std::string, std::string>> sections;  // (heading, markdown)
   std::vector<std::pair<std::string, std::string>> images;    // (caption, file name in the folder)
 };

@@ -26,7 +26,7 @@ Tensor view_to_tensor(const data::ViewBatch& v, Device device) {
 // on o.device.
 Tensor encoder_input(const data::Batch& batch, const ExtractOptions& o) {
   Tensor x = view_to_tensor(batch.views.at(0), o.device);
-  if (o.order > 0 || batch.views[0].T != o.frames) x = vididi::derivative_view(x, o.order, o.frames);
+  if (o.order > 0 || batch.views[0].T != o.clip.frames) x = vididi::derivative_view(x, o.order, o.clip.frames);
   return x;
 }
 
@@ -34,18 +34,18 @@ Tensor encoder_input(const data::Batch& batch, const ExtractOptions& o) {
 std::unique_ptr<data::Loader> eval_loader(const char* who, std::shared_ptr<const data::VideoSource> source,
                                           const ExtractOptions& o, bool shuffle, uint64_t seed) {
   VD_CHECK(source != nullptr, who << ": expected a dataset, got none");
-  VD_CHECK(o.clips >= 1 && o.frames >= 1 && o.stride >= 1 && o.batch >= 1 && o.order >= 0 &&
-               o.order <= 2 && o.crop >= 8,
+  VD_CHECK(o.clip.clips >= 1 && o.clip.frames >= 1 && o.clip.stride >= 1 && o.batch >= 1 && o.order >= 0 &&
+               o.order <= 2 && o.clip.crop >= 8,
            who << ": expected clips, frames, stride, batch >= 1, order in 0..2 and crop >= 8, got clips="
-               << o.clips << " frames=" << o.frames << " stride=" << o.stride << " batch=" << o.batch
-               << " order=" << o.order << " crop=" << o.crop);
+               << o.clip.clips << " frames=" << o.clip.frames << " stride=" << o.clip.stride << " batch=" << o.batch
+               << " order=" << o.order << " crop=" << o.clip.crop);
   data::ClipConfig clip;
-  clip.frames = o.frames;
+  clip.frames = o.clip.frames;
   clip.extra_frames = o.order;
-  clip.stride = o.stride;
+  clip.stride = o.clip.stride;
   clip.train = false;
-  clip.eval_clips = o.clips;
-  clip.augment.out_h = clip.augment.out_w = o.crop;
+  clip.eval_clips = o.clip.clips;
+  clip.augment.out_h = clip.augment.out_w = o.clip.crop;
   data::LoaderConfig lc;
   lc.batch_size = o.batch;
   lc.workers = o.workers;
@@ -62,7 +62,7 @@ VideoFeatures extract_features(nn::Module& encoder, std::shared_ptr<const data::
 
   VideoFeatures f;
   f.videos = int64_t(source->size());
-  f.clips = o.clips;
+  f.clips = o.clip.clips;
   f.class_names = source->class_names();
   for (size_t v = 0; v < source->size(); ++v) {
     f.labels.push_back(source->label(v));
@@ -101,9 +101,9 @@ VideoFeatures extract_features(nn::Module& encoder, std::shared_ptr<const data::
 int64_t recalibrate_batch_norm(nn::Module& encoder, std::shared_ptr<const data::VideoSource> source,
                                const ExtractOptions& o, uint64_t seed) {
   std::unique_ptr<data::Loader> loader = eval_loader("recalibrate_batch_norm", source, o, true, seed);
-  VD_CHECK(o.batch >= 2 && source->size() * size_t(o.clips) >= 2,
+  VD_CHECK(o.batch >= 2 && source->size() * size_t(o.clip.clips) >= 2,
            "recalibrate_batch_norm: expected batches of two clips or more (batch statistics), got batch "
-               << o.batch << " over " << source->size() << " videos x " << o.clips
+               << o.batch << " over " << source->size() << " videos x " << o.clip.clips
                << " clips; hint: raise --batch");
   std::vector<nn::BatchNormBase*> norms;
   encoder.apply([&](nn::Module& m) {
@@ -126,7 +126,7 @@ int64_t recalibrate_batch_norm(nn::Module& encoder, std::shared_ptr<const data::
       encoder.forward(encoder_input(batch, o));
       ++batches;
       clips += batch.views[0].N;
-      if (o.progress) o.progress(clips, int64_t(source->size()) * o.clips);
+      if (o.progress) o.progress(clips, int64_t(source->size()) * o.clip.clips);
     }
   } catch (...) {
     for (nn::BatchNormBase* bn : norms) bn->cumulative = false;

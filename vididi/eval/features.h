@@ -10,6 +10,7 @@
 
 #include "core/tensor.h"
 #include "data/source.h"
+#include "vididi/config/train_config.h"
 #include "vididi/eval/retrieval.h"
 
 namespace vd::nn {
@@ -19,10 +20,9 @@ class Module;
 namespace vd::eval {
 
 struct ExtractOptions {
-  int clips = 10;     // evaluation clips per video, evenly spaced
-  int frames = 16;    // T of each clip
-  int stride = 1;     // frame step within a clip
-  int crop = 112;     // centre crop side (frames smaller than it are resized)
+  // clips evenly spaced per video, T = frames at `stride`, centre crop side
+  // `crop` (frames smaller than it are resized).
+  vididi::ClipSpec clip;
   int order = 0;      // derivative order fed to the encoder (0 = raw frames)
   int batch = 16;     // clips per forward pass
   int workers = 0;    // loader threads (0 = one per hardware thread)

@@ -51,12 +51,12 @@ FinetuneResult finetune(models::Encoder& encoder, std::shared_ptr<const data::Vi
   VD_CHECK(o.optimizer == "sgd" || o.optimizer == "adamw",
            "finetune: expected optimizer sgd or adamw, got '" << o.optimizer << "'");
   data::ClipConfig clip;
-  clip.frames = o.frames;
-  clip.stride = o.stride;
+  clip.frames = o.clip.frames;
+  clip.stride = o.clip.stride;
   clip.views = 1;
   clip.train = true;
   clip.augment = o.augment;
-  clip.augment.out_h = clip.augment.out_w = o.crop;
+  clip.augment.out_h = clip.augment.out_w = o.clip.crop;
   data::LoaderConfig lc;
   lc.batch_size = o.batch;
   lc.workers = o.workers;
@@ -105,10 +105,7 @@ FinetuneResult finetune(models::Encoder& encoder, std::shared_ptr<const data::Vi
   r.steps = step;
 
   ExtractOptions eo;
-  eo.clips = o.eval_clips;
-  eo.frames = o.frames;
-  eo.stride = o.stride;
-  eo.crop = o.crop;
+  eo.clip = o.clip;
   eo.batch = o.batch;
   eo.workers = o.workers;
   eo.device = o.device;

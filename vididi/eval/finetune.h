@@ -13,6 +13,7 @@
 #include "core/tensor.h"
 #include "data/augment.h"
 #include "data/source.h"
+#include "vididi/config/train_config.h"
 #include "vididi/eval/linear_probe.h"
 
 namespace vd::models {
@@ -24,8 +25,7 @@ namespace vd::eval {
 struct FinetuneOptions {
   int epochs = 5;
   int batch = 8;
-  int frames = 16, stride = 1, crop = 112;
-  int eval_clips = 10;
+  vididi::ClipSpec clip;          // training clips (frames, stride, crop); clip.clips per test video
   std::string optimizer = "sgd";  // "sgd" (momentum 0.9) | "adamw"
   double lr = 0.05;               // peak, after warm-up; cosine to 0
   double weight_decay = 1e-4;

@@ -1,17 +1,39 @@
-// vididi/config.h: the pretraining configuration: one struct, every key
-// documented (TrainConfig::keys(): name, default, help), read from
-// "key = value" text, written back fully resolved, and validated up front so
-// that settings that cannot work are refused before any step runs.
-// Not here: the dataset choice (the trainer is handed a data::VideoSource),
-// the command-line front end (vididi/cli/).
+// vididi/config/train_config.h: what a pretraining run is, as plain structs.
+// ModelSpec (the encoder's architecture) and ClipSpec (the clip shape) are
+// shared with the evaluation commands and recorded in every checkpoint;
+// TrainConfig adds the method, heads, augmentation, optimisation and run
+// keys. Each struct's key table (name, default, range, help) is its *_keys
+// function, the only place a key is declared; validate() holds the checks
+// across keys. Not here: the dataset choice (vididi/cli/datasets.h), the
+// training loop (vididi/train_loop.h).
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "data/source.h"
+#include "vididi/config/settings.h"
 
 namespace vd::vididi {
+
+// The encoder's architecture: enough to build it and to load its weights.
+struct ModelSpec {
+  std::string encoder = "r3d_18";  // r3d_18 | r2plus1d_18 | s3d
+  int64_t width_divisor = 1;       // every channel width divided by this
+  std::string blocks = "2,2,2,2";  // VideoResNet blocks per stage
+  std::vector<int64_t> block_counts() const;  // checked: four counts in 1..64
+};
+
+// The clips an encoder sees: T frames `stride` apart, square crops of `crop`
+// pixels; evaluation averages `clips` evenly spaced clips per video.
+struct ClipSpec {
+  int64_t frames = 16, stride = 1, crop = 112;
+  int64_t clips = 10;  // evaluation only
+};
+
+void model_keys(config::Settings& s, ModelSpec& m);
+// frames, stride, crop; and clips when `with_clips` (evaluation).
+void clip_keys(config::Settings& s, ClipSpec& c, bool with_clips);
 
 struct TrainConfig {
   // --- method
@@ -21,9 +43,7 @@ struct TrainConfig {
   std::string gain = "1,1,1";         // multiplier of the views of order 0,1,2
   bool standardize = false;           // per-clip standardisation of derivative views
   // --- encoder and heads
-  std::string encoder = "r3d_18";
-  int64_t width_divisor = 1;
-  std::string blocks = "2,2,2,2";
+  ModelSpec model;
   int64_t projector_dim = 2048;       // VICReg projector width
   int64_t byol_hidden = 4096, byol_dim = 256;
   int64_t simclr_hidden = 2048, simclr_dim = 128;
@@ -31,7 +51,7 @@ struct TrainConfig {
   double byol_momentum = 0.996;
   double vicreg_inv = 25, vicreg_var = 25, vicreg_cov = 1;
   // --- data
-  int64_t frames = 16, stride = 1, crop = 112;
+  ClipSpec clip;
   bool same_clip = false;
   // Clip-consistent augmentation (data/augment.h): random resized crop area
   // fraction from scale_min to 1, horizontal flip probability, colour jitter
@@ -61,31 +81,24 @@ struct TrainConfig {
   int64_t stop_after = 0;          // > 0: stop (with a checkpoint) after this many steps in total
   bool quiet = false;              // no progress lines
 
-  struct Key {
-    std::string name, default_value, help;
-    std::string type;  // "string" | "int" | "real" | "bool" (for front ends: typed flags, help)
-  };
-  // Every key in file order, with its default and a one-line help.
-  static const std::vector<Key>& keys();
-  // Sets one key from text; an unknown key or a bad value is refused naming it.
-  void set(const std::string& key, const std::string& value);
-  std::string get(const std::string& key) const;
-  // "key = value" lines ('#' comments) -> set(); errors name "origin:line".
-  void parse(const std::string& text, const std::string& origin = "config");
-  void load_file(const std::string& path);
-  // Every key with its value, one "key = value" line each: the resolved config.
+  // The whole config as "key = value" text, and back (the checkpoint's copy).
   std::string to_text() const;
+  void parse(const std::string& text, const std::string& origin = "config");
 
-  // Refuses settings that cannot work, with a message naming the key and a
-  // hint: unknown framework/schedule/optimizer/encoder, bad pairs, batch < 2
-  // (batch norm needs two samples), non-positive sizes, a clip longer than
-  // every video of `source` (when given), bf16/tf32 on the CPU.
-  void validate(const data::VideoSource* source = nullptr) const;
+  // Refuses settings that cannot work, as a UsageError naming the key and a
+  // hint: bad pairs, gains or blocks, a warm-up as long as the run.
+  void validate() const;
+  // The same against a dataset: enough videos for a batch, clips no longer
+  // than the longest video, a warm-up shorter than the run.
+  void validate(const data::VideoSource& source) const;
+  // steps, or epochs x full batches of `videos`.
+  int64_t total_steps(size_t videos) const;
 
-  // Parsed helpers.
-  std::vector<double> gains() const;            // 3 values
-  std::vector<int64_t> block_counts() const;
-  int max_order() const;                        // highest derivative order in `pairs`
+  std::vector<double> gains() const;  // 3 values
+  int max_order() const;              // highest derivative order in `pairs`
 };
+
+// Declares every TrainConfig key except those in `skip`, bound to `c`.
+void train_keys(config::Settings& s, TrainConfig& c, const std::vector<std::string>& skip = {});
 
 }  // namespace vd::vididi

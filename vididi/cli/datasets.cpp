@@ -1,0 +1,82 @@
+// vididi/cli/datasets.cpp: the dataset keys and opening a split (see datasets.h).
+#include "vididi/cli/datasets.h"
+
+#include <ostream>
+#include <sstream>
+
+#include "data/frame_folder.h"
+#include "data/synthetic.h"
+#include "vididi/files.h"
+
+namespace vd::cli {
+
+void dataset_keys(config::Settings& s, DatasetSpec& d) {
+  s.add("dataset", d.dataset, "which dataset").choices({"synthetic", "ucf101", "hmdb51", "list"});
+  s.add("data_root", d.data_root, "frame folders ROOT/<class>/<video>/img_00001.jpg (ucf101, hmdb51, list)").path();
+  s.add("split_dir", d.split_dir, "folder of the split files (empty = data_root)").path();
+  s.add("split", d.split, "official split number").range(1, 3);
+  s.add("train_list", d.train_list, "dataset=list: train list file (<class>/<video> per line or Kinetics CSV)").path();
+  s.add("test_list", d.test_list, "dataset=list: test list file").path();
+  s.add("short_side", d.short_side, "resize frames so the short side is this (0 = as stored)").range(0, 4096);
+  s.add("on_corrupt", d.on_corrupt, "an unreadable frame stops the run or is skipped with a warning")
+      .choices({"stop", "skip"});
+  s.add("synth_size", d.synth_size, "synthetic: frame height and width").range(8, 1024);
+  s.add("synth_frames", d.synth_frames, "synthetic: frames per video").range(3, 4096);
+  s.add("synth_train_per_class", d.synth_train_per_class, "synthetic: train videos per class").range(1, 1e6);
+  s.add("synth_test_per_class", d.synth_test_per_class, "synthetic: test videos per class").range(1, 1e6);
+  s.add("synth_seed", d.synth_seed, "synthetic: seed of the generated videos");
+  s.add("synth_texture", d.synth_texture,
+        "synthetic: scale of the background texture's contrast (1 = faint, 4 = as strong as the object)")
+      .range(0, 100);
+}
+
+std::shared_ptr<const data::VideoSource> open_dataset(const DatasetSpec& d, data::Subset subset, std::ostream* out) {
+  if (d.dataset == "synthetic") {
+    data::SyntheticConfig c;
+    c.height = c.width = int(d.synth_size);
+    c.frames = int(d.synth_frames);
+    c.videos_per_class = int(subset == data::Subset::train ? d.synth_train_per_class : d.synth_test_per_class);
+    c.seed = d.synth_seed;
+    c.texture = float(d.synth_texture);
+    c.subset = subset;
+    return std::make_shared<data::SyntheticDynamics>(c);
+  }
+  const std::string& root = d.data_root;
+  if (root.empty())
+    throw UsageError("dataset = " + d.dataset + " needs --data_root (the folder of <class>/<video>/ frame folders)",
+                     "data_root");
+  if (!vididi::path_exists(root))
+    throw UsageError("data_root '" + root + "' does not exist; hint: prepare frames with tools/ (see docs/DATA.md)",
+                     "data_root", root);
+  const std::string split_dir = d.split_dir.empty() ? root : d.split_dir;
+  const char* name = subset == data::Subset::train ? "train" : "test";
+  if (out) *out << "loading the " << name << " split of " << dataset_description(d) << " (listing and checking frame folders)\n" << std::flush;
+  data::SplitList list;
+  if (d.dataset == "ucf101") {
+    list = data::read_ucf101_split(split_dir, int(d.split), subset);
+  } else if (d.dataset == "hmdb51") {
+    list = data::read_hmdb51_split(split_dir, int(d.split), subset);
+  } else {
+    const std::string& file = subset == data::Subset::train ? d.train_list : d.test_list;
+    if (file.empty()) throw UsageError("dataset = list needs --" + std::string(name) + "_list", std::string(name) + "_list");
+    std::vector<std::string> classes;
+    if (subset == data::Subset::test && !d.train_list.empty()) classes = data::read_video_list(d.train_list).classes;
+    list = data::read_video_list(file, classes);
+  }
+  data::FrameFolderConfig fc;
+  fc.root = root;
+  fc.short_side = int(d.short_side);
+  fc.on_corrupt = d.on_corrupt == "skip" ? data::OnCorrupt::skip : data::OnCorrupt::stop;
+  return std::make_shared<data::FrameFolderDataset>(list, fc);
+}
+
+std::string dataset_description(const DatasetSpec& d) {
+  if (d.dataset != "synthetic") return d.dataset + " split " + std::to_string(d.split) + " at " + d.data_root;
+  std::ostringstream os;
+  os << "synthetic dynamics " << d.synth_size << "x" << d.synth_size << ", " << d.synth_frames << " frames, "
+     << d.synth_train_per_class << "/" << d.synth_test_per_class << " train/test videos per class, texture "
+     << d.synth_texture << ", seed " << d.synth_seed;
+  return os.str();
+}
+
+}  // namespace vd::cli

@@ -1,0 +1,33 @@
+// vididi/cli/datasets.h: the dataset keys every command that reads videos
+// shares (which dataset, where, which split, the synthetic set's sizes), as
+// one struct with its key table, and opening a split of it as a VideoSource.
+// Not here: the datasets themselves (data/).
+#pragma once
+#include <memory>
+#include <string>
+
+#include "data/source.h"
+#include "data/splits.h"
+#include "vididi/config/settings.h"
+
+namespace vd::cli {
+
+struct DatasetSpec {
+  std::string dataset = "synthetic";  // synthetic | ucf101 | hmdb51 | list
+  std::string data_root, split_dir, train_list, test_list;
+  int64_t split = 1;
+  int64_t short_side = 0;
+  std::string on_corrupt = "stop";
+  int64_t synth_size = 64, synth_frames = 32, synth_train_per_class = 100, synth_test_per_class = 20;
+  uint64_t synth_seed = 0;
+  double synth_texture = 1;
+};
+
+void dataset_keys(config::Settings& s, DatasetSpec& d);
+// The split `subset` of the dataset; says on `out` what it loads when that
+// can take a while (frame folders are listed and checked).
+std::shared_ptr<const data::VideoSource> open_dataset(const DatasetSpec& d, data::Subset subset,
+                                                      std::ostream* out = nullptr);
+std::string dataset_description(const DatasetSpec& d);  // "synthetic dynamics 64x64, ..." or the root
+
+}  // namespace vd::cli

@@ -1,0 +1,135 @@
+// vididi/train_loop.cpp: the pretraining loop, run directory and resume (see
+// train_loop.h).
+#include "vididi/train_loop.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+
+#include "core/ops.h"
+#include "data/loader.h"
+#include "vididi/files.h"
+
+namespace vd::vididi {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// A loader batch's view `v` as a tensor [N, T + k, H, W, C] on `device`.
+Tensor view_tensor(const data::Batch& b, int v, Device device) {
+  const data::ViewBatch& vb = b.views[size_t(v)];
+  Tensor t = Tensor::empty({vb.N, vb.T, vb.H, vb.W, vb.C});
+  std::memcpy(t.data<float>(), vb.data.get(), vb.numel() * sizeof(float));
+  return device.is_cpu() ? t : ops::to_device(t, device);
+}
+
+// Two augmented clips per video, T + k frames each, as the config says.
+data::ClipConfig clip_config(const TrainConfig& c, int extra_frames) {
+  data::ClipConfig clip;
+  clip.frames = int(c.clip.frames);
+  clip.extra_frames = extra_frames;
+  clip.stride = int(c.clip.stride);
+  clip.views = 2;
+  clip.same_clip = c.same_clip;
+  clip.train = true;
+  clip.augment.out_h = clip.augment.out_w = int(c.clip.crop);
+  clip.augment.scale_min = float(c.scale_min);
+  clip.augment.flip_p = float(c.flip_p);
+  clip.augment.jitter_p = float(c.jitter_p);
+  clip.augment.grayscale_p = float(c.grayscale_p);
+  return clip;
+}
+}  // namespace
+
+TrainResult train(Trainer& trainer, std::shared_ptr<const data::VideoSource> source,
+                  const std::string& run_config_text) {
+  const TrainConfig& c = trainer.config();
+  VD_CHECK(source, "train: expected a dataset, got null");
+  c.validate(*source);
+  const int64_t batches_per_epoch = int64_t(source->size()) / c.batch;  // the last partial batch is dropped
+  const int64_t total = trainer.total_steps();
+  VD_CHECK(total == c.total_steps(source->size()),
+           "train: the trainer was built for " << total << " steps, the dataset gives " << c.total_steps(source->size()));
+  TrainResult res;
+  res.total_steps = total;
+  const bool write = !c.out.empty();
+  const std::string ckpt = c.out + "/checkpoint.vdc", metrics = c.out + "/metrics.jsonl";
+  std::string resume = c.resume;
+  if (resume == "auto") resume = write && path_exists(ckpt) ? ckpt : "";
+  if (!resume.empty() && !path_exists(resume))
+    throw UsageError("resume: no checkpoint at '" + resume + "'; hint: resume = auto starts fresh when none exists",
+                     "resume", resume);
+  const int64_t start = resume.empty() ? 0 : trainer.restore(resume);
+  if (!resume.empty()) trainer.say("resumed from " + resume + " after step " + std::to_string(start));
+  if (write) {
+    const PairSchedule& sch = trainer.schedule();
+    write_run_files(c.out, run_config_text.empty() ? c.to_text() : run_config_text, c.seed, trainer.device(),
+                    "\"schedule\": \"" + sch.str() + "\", \"encoder_passes_per_video\": " +
+                        std::to_string(sch.encoder_passes_per_video()) + ", \"parameters\": " +
+                        std::to_string(trainer.model().parameter_count()),
+                    start > 0);
+    truncate_metrics(metrics, start);
+  }
+  res.first_step = start;
+  const int64_t end = c.stop_after > 0 ? std::min(total, c.stop_after) : total;
+
+  data::LoaderConfig lc;
+  lc.batch_size = int(c.batch);
+  lc.workers = int(c.workers);
+  lc.seed = c.seed;
+  lc.shuffle = true;
+  lc.drop_last = true;
+  data::Loader loader(source, clip_config(c, trainer.schedule().max_order()), lc);
+  // Resuming re-enters the epoch at the first batch not yet trained on,
+  // without rendering the ones before it.
+  int64_t epoch = start / batches_per_epoch;
+  loader.start_epoch(epoch, size_t(start % batches_per_epoch));
+  data::Batch batch;
+  if (start < end)
+    trainer.say("training steps " + std::to_string(start + 1) + ".." + std::to_string(end) + " of " +
+                std::to_string(total) + " (" + std::to_string(c.batch) + " videos each, " +
+                std::to_string(batches_per_epoch) + " batches per epoch); progress after the first step, then every " +
+                std::to_string(c.log_every));
+
+  std::ofstream log;
+  if (write) log.open(metrics, std::ios::app);
+  const auto t0 = Clock::now();
+  for (int64_t step = start; step < end; ++step) {
+    const auto ts = Clock::now();
+    if (!loader.next(batch)) {
+      loader.start_epoch(++epoch);
+      VD_CHECK(loader.next(batch), "train: epoch " << epoch << " produced no batch");
+    }
+    StepRecord rec = trainer.train_step(view_tensor(batch, 0, trainer.device()),
+                                        view_tensor(batch, 1, trainer.device()), step);
+    rec.epoch = epoch;
+    rec.seconds = since(ts);
+    res.records.push_back(rec);
+    if (write) {
+      log << to_json(rec) << "\n" << std::flush;
+      if (!log.good()) throw UsageError("cannot write " + metrics + " (disk full?)", "out", metrics);
+    }
+    const double elapsed = since(t0), done = double(step + 1 - start);
+    const double clips_per_s = done * double(c.batch) / std::max(elapsed, 1e-9);
+    if ((step + 1) % c.log_every == 0 || step == start || step + 1 == end)
+      trainer.say(progress_line(rec, total, clips_per_s, elapsed / done * double(total - step - 1)));
+    if (write && c.checkpoint_every > 0 && (step + 1) % c.checkpoint_every == 0 && step + 1 < end)
+      trainer.save(ckpt, step + 1);
+  }
+  res.seconds = since(t0);
+  res.steps_done = std::max(start, end);
+  res.finished = res.steps_done >= total;
+  res.clips_per_s = double(res.steps_done - start) * double(c.batch) / std::max(res.seconds, 1e-9);
+  if (write) {
+    trainer.save(ckpt, res.steps_done);
+    log.close();
+    plot_losses(c.out + "/loss.png", read_metrics(metrics));
+    trainer.say("run directory " + c.out + ": config.txt run.json metrics.jsonl loss.png checkpoint.vdc");
+  }
+  res.checkpoint = trainer.last_checkpoint();
+  return res;
+}
+
+}  // namespace vd::vididi
