@@ -5,9 +5,12 @@
 // this file). Not built by the Makefile's test rules (tests/*.cpp only); build
 // it with clang, e.g. (one line)
 //   clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -I. tests/fuzz/fuzz_safetensors.cpp
-//     layers/safetensors.cpp layers/safetensors_json.cpp build-fuzz/libvididi.a -pthread -o fuzz_safetensors
-//   ./fuzz_safetensors tests/fuzz/corpus/safetensors
-// (the library compiled with -fsanitize=address,undefined too).
+//     layers/safetensors.cpp layers/safetensors_json.cpp build-cpu/libvididi.a -pthread -lopenblas
+//     -o fuzz_safetensors
+//   ./fuzz_safetensors -max_len=4096 CORPUS_COPY/   (a writable copy of the seed corpus)
+// (the two parser files instrumented; the rest of the library, e.g. a CUDA=0
+// build, as it is; drop -lopenblas for a BLAS=0 build). Seed files named
+// valid_* must parse, every other one must raise vd::Error.
 #include <cstddef>
 #include <cstdint>
 
