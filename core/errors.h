@@ -48,3 +48,15 @@ class UsageError : public Error {
   } while (0)
 
 #define VD_FAIL(...) VD_CHECK(false, __VA_ARGS__)
+
+// VD_USER_CHECK(cond, "file.safetensors: 'x' expected ..."): a refusal of the
+// user's input (a file, a value), thrown as vd::UsageError without a source
+// location; the message must name the input.
+#define VD_USER_CHECK(cond, ...)                                 \
+  do {                                                           \
+    if (!(cond)) {                                               \
+      std::ostringstream vd_msg_;                                \
+      vd_msg_ << __VA_ARGS__;                                    \
+      throw ::vd::UsageError(vd_msg_.str());                     \
+    }                                                            \
+  } while (0)

@@ -14,6 +14,7 @@
 
 #include "tests/test_cli_util.h"
 #include "layers/checkpoint.h"
+#include "layers/safetensors.h"
 #include "vididi/config/train_config.h"
 #include "vididi/run_dir.h"
 
@@ -159,6 +160,39 @@ TEST(CliPretrain, CheckpointModelCardBuildsTheEvaluationEncoder) {
   EXPECT_EQ(ok.code, 0) << ok.err;
   expect_one_line_error(eval("retrieve", shallow, {"--blocks", "1,1,1"}), "blocks = 1,1,1 (--blocks) contradicts");
   expect_one_line_error(eval("retrieve", bare_shallow, with(given, {"--blocks", "1,1,1"})), "'blocks'");
+}
+
+// `vididi export` writes the run's encoder as .safetensors (torchvision's
+// layout); `--checkpoint FILE.safetensors` evaluates it exactly as the run
+// directory; a file without vididi's metadata (torchvision's own weights) is
+// built from the keys and refused, naming the tensor, when they do not fit.
+TEST(CliExport, SafetensorsRoundTripThroughTheEvaluation) {
+  const std::string run = ::testing::TempDir() + "cli_export_run";
+  ASSERT_EQ(cli(pretrain_args(run, {"--steps", "2", "--blocks", "1,1,1,1"})).code, 0);
+  Result ex = cli({"export", "--checkpoint", run});
+  ASSERT_EQ(ex.code, 0) << ex.err;
+  const std::string file = run + "/encoder.safetensors";
+  EXPECT_NE(ex.out.find("wrote " + file), std::string::npos) << ex.out;
+  auto table = [](const Result& r) { return r.out.substr(r.out.find("R@1")); };
+  const std::vector<std::string> eval{"--clips", "1", "--workers", "1", "--ks", "1,5"};
+  Result a = cli(with(with({"retrieve", "--checkpoint", run, "--name", "x"}, kTinyData), eval));
+  Result b = cli(with(with({"retrieve", "--checkpoint", file, "--name", "x"}, kTinyData), eval));
+  ASSERT_EQ(a.code, 0) << a.err;
+  ASSERT_EQ(b.code, 0) << b.err;
+  EXPECT_EQ(table(b), table(a));
+  EXPECT_NE(b.out.find("building r3d_18 (width/16, blocks 1,1,1,1) for 4x16x16 clips"), std::string::npos) << b.out;
+  // Without the metadata: the keys must describe the model.
+  vd::SafetensorsFile f = vd::read_safetensors(file);
+  f.metadata.clear();
+  const std::string bare = ::testing::TempDir() + "cli_export_bare.safetensors";
+  vd::write_safetensors(bare, f);
+  const std::vector<std::string> keys{"--width_divisor", "16", "--blocks", "1,1,1,1", "--frames", "4", "--crop", "16"};
+  Result c = cli(with(with(with({"retrieve", "--checkpoint", bare, "--name", "x"}, kTinyData), eval), keys));
+  ASSERT_EQ(c.code, 0) << c.err;
+  EXPECT_EQ(table(c), table(a));
+  expect_one_line_error(cli(with(with({"retrieve", "--checkpoint", bare}, kTinyData), eval)), "expected shape");
+  expect_one_line_error(cli({"export"}), "needs --checkpoint");
+  expect_one_line_error(cli({"export", "--checkpoint", run, "--out", run + "/x.pt"}), "must end in .safetensors");
 }
 
 TEST(CliPretrain, Errors) {

@@ -13,7 +13,7 @@ Config files hold one `key = value` per line (`#` starts a comment; a value in "
 
 Each command has one key table, declared once in `vididi/cli/cmd_*.cpp`; the keys shared by several commands are declared by one function each: the dataset keys (`vididi/cli/datasets.cpp`), the training keys of `pretrain`, `bench` and `demo` (`train_keys` in `vididi/config/train_config.cpp`; `demo` and `bench` change some defaults, shown below), the encoder and clip keys (`model_keys`, `clip_keys`), `device` and `precision` (`vididi/config/device.cpp`). A pretraining run's `config.txt` is such a config file: `vididi pretrain --config RUN/config.txt --resume auto` continues a stopped run. The evaluation commands take the encoder and the clip shape from a checkpoint's model card (docs/CHECKPOINT.md): `--checkpoint RUN` alone builds the encoder the run trained.
 HEAD
-  for c in pretrain retrieve linear finetune bench show synth info demo; do
+  for c in $("$bin" --help | sed -n "s/^  \([a-z]*\)  .*/\1/p"); do
     printf '\n## vididi %s\n\n```\n' "$c"
     "$bin" "$c" --help
     printf '```\n'

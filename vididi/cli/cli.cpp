@@ -12,6 +12,7 @@ const std::vector<Command>& commands() {
       {"retrieve", "video retrieval R@1/5/10/20/50: test videos query the train videos", cmd_retrieve},
       {"linear", "linear probe on frozen features: clip and video top-1", cmd_linear},
       {"finetune", "fine-tune the whole encoder with a classifier: video top-1", cmd_finetune},
+      {"export", "write an encoder as .safetensors in torchvision's layout (PyTorch loads it in one line)", cmd_export},
       {"bench", "time one training step: step ms, clips/s, peak memory", cmd_bench},
       {"show", "write the derivative picture (frames, 1st and 2nd differences) of one clip", cmd_show},
       {"synth", "export the synthetic dynamics dataset as frame folders with split files", cmd_synth},

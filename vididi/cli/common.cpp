@@ -12,9 +12,11 @@
 #include "core/precision.h"
 #include "core/random.h"
 #include "layers/checkpoint.h"
+#include "layers/safetensors.h"
 #include "vididi/files.h"
 #include "vididi/model_card.h"
 #include "vididi/models/encoder.h"
+#include "vididi/models/torchvision_io.h"
 #include "vididi/run_dir.h"
 
 namespace vd::cli {
@@ -44,10 +46,12 @@ std::string resolve_checkpoint(const std::string& path) {
     throw UsageError("checkpoint '" + path + "' does not exist; hint: give a pretrain run directory or a .ckpt file",
                      "checkpoint", path);
   if (!S_ISDIR(st.st_mode)) return path;
-  for (const char* name : {"checkpoint.vdc", "encoder.ckpt", "last.ckpt", "checkpoint.ckpt", "latest.ckpt"})
+  for (const char* name : {"checkpoint.vdc", "encoder.ckpt", "last.ckpt", "checkpoint.ckpt", "latest.ckpt",
+                           "encoder.safetensors"})
     if (vididi::path_exists(path + "/" + name)) return path + "/" + name;
   throw UsageError("checkpoint folder '" + path +
-                       "' holds none of checkpoint.vdc, encoder.ckpt, last.ckpt, checkpoint.ckpt, latest.ckpt",
+                       "' holds none of checkpoint.vdc, encoder.ckpt, last.ckpt, checkpoint.ckpt, latest.ckpt, "
+                       "encoder.safetensors",
                    "checkpoint", path);
 }
 
@@ -130,16 +134,43 @@ void load_encoder_weights(models::Encoder& encoder, const Checkpoint& ck, const 
 }
 }  // namespace
 
+namespace {
+bool is_safetensors(const std::string& path) {
+  const std::string ext = ".safetensors";
+  return path.size() > ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0;
+}
+
+// The model card of a safetensors file written by `vididi export`: its
+// vididi.encoder, vididi.width_divisor, vididi.blocks and vididi.clip.*
+// metadata. A file without them (e.g. torchvision's own weights) has none,
+// and the keys build the encoder.
+vididi::ModelCard card_of(const SafetensorsFile& f, const std::string& path) {
+  CheckpointMeta meta;
+  for (const char* k : {"encoder", "width_divisor", "blocks"})
+    if (f.metadata.count(std::string("vididi.") + k)) meta.extra[std::string("model.") + k] = f.metadata.at(std::string("vididi.") + k);
+  for (const char* k : {"clip.frames", "clip.stride", "clip.crop"})
+    if (f.metadata.count(std::string("vididi.") + k)) meta.extra[k] = f.metadata.at(std::string("vididi.") + k);
+  return vididi::read_model_card(meta, path);
+}
+}  // namespace
+
 std::shared_ptr<models::Encoder> build_encoder(const Settings& s, EncoderInput& e, vididi::ClipSpec& clip,
                                                Device device, uint64_t seed, int64_t num_classes,
                                                std::ostream& out) {
   Checkpoint ck;
+  SafetensorsFile st;
   std::string path;
   if (!e.checkpoint.empty()) {
     path = resolve_checkpoint(e.checkpoint);
     out << "reading checkpoint " << path << "\n" << std::flush;
-    ck = read_checkpoint(path);
-    const vididi::ModelCard card = vididi::read_model_card(ck.meta, path);
+    vididi::ModelCard card;
+    if (is_safetensors(path)) {
+      st = read_safetensors(path);
+      card = card_of(st, path);
+    } else {
+      ck = read_checkpoint(path);
+      card = vididi::read_model_card(ck.meta, path);
+    }
     if (card.known) adopt_card(s, card, path, e, clip, out);
   }
   models::EncoderOptions o;
@@ -151,7 +182,8 @@ std::shared_ptr<models::Encoder> build_encoder(const Settings& s, EncoderInput& 
   out << "building " << e.model.encoder << " (width/" << e.model.width_divisor << ", blocks " << e.model.blocks
       << ") for " << clip.frames << "x" << clip.crop << "x" << clip.crop << " clips\n" << std::flush;
   auto enc = models::make_encoder(e.model.encoder, o);
-  if (!path.empty()) load_encoder_weights(*enc, ck, path);
+  if (is_safetensors(path)) models::import_encoder_state(*enc, st, path);
+  else if (!path.empty()) load_encoder_weights(*enc, ck, path);
   enc->to(device);
   return enc;
 }

@@ -52,13 +52,17 @@ void encoder_keys(Settings& s, EncoderInput& e);
 // is refused naming both values, and the card's clip shape replaces the
 // defaults of frames, stride and crop in `clip` (a given value is kept, and
 // a line on `out` says it differs from training). Weights are then loaded
-// strictly (every encoder tensor but the head, with its shape).
+// strictly (every encoder tensor but the head, with its shape). A
+// .safetensors checkpoint's card is its vididi.model.* / vididi.clip.*
+// metadata.
 std::shared_ptr<models::Encoder> build_encoder(const Settings& s, EncoderInput& e, vididi::ClipSpec& clip,
                                                Device device, uint64_t seed, int64_t num_classes,
                                                std::ostream& out);
 // The checkpoint file a path names: itself, or for a folder the first of
 // checkpoint.vdc (a pretrain run directory), encoder.ckpt, last.ckpt,
-// checkpoint.ckpt, latest.ckpt found in it.
+// checkpoint.ckpt, latest.ckpt, encoder.safetensors found in it. A
+// .safetensors file holds an encoder in torchvision's layout (`vididi
+// export`, or torchvision's own weights; docs/MODELS.md).
 std::string resolve_checkpoint(const std::string& path);
 
 // Train and test features of `encoder` (one progress line per split on

@@ -98,22 +98,22 @@ std::map<std::string, std::string> import_encoder_state(Encoder& enc, const Safe
     const std::string& name = dst[i].first;
     const Tensor& t = dst[i].second;
     const SafetensorsEntry* e = find_safe_entry(file, name);
-    VD_CHECK(e, where << "'" << name << "' is missing from the file ("
+    VD_USER_CHECK(e, where << "'" << name << "' is missing from the file ("
                       << file.tensors.size() << " tensors)"
                       << (is_head_entry(name) ? std::string("; hint: the file has no classifier; build the encoder "
                                                             "with num_classes 0 and train a head")
                                               : hint));
     const Shape want = t.dim() == 5 ? torch_shape(t.shape()) : t.shape();
-    VD_CHECK(e->tensor.shape() == want, where << "'" << name << "' expected shape " << shape_str(want)
+    VD_USER_CHECK(e->tensor.shape() == want, where << "'" << name << "' expected shape " << shape_str(want)
                                               << " (torchvision layout), got " << shape_str(e->tensor.shape())
                                               << hint);
     if (is_num_batches_tracked(name)) {
-      VD_CHECK(e->stored == SafeDType::I64, where << "'" << name << "' expected dtype I64 (PyTorch's "
+      VD_USER_CHECK(e->stored == SafeDType::I64, where << "'" << name << "' expected dtype I64 (PyTorch's "
                                                   << "num_batches_tracked), got " << safe_dtype_name(e->stored)
                                                   << "; hint: the file was not written from a torch state_dict");
     } else {
       const char* want_dt = t.dtype() == DType::F32 ? "F32" : t.dtype() == DType::F64 ? "F64" : "BF16";
-      VD_CHECK(std::string(safe_dtype_name(e->stored)) == want_dt,
+      VD_USER_CHECK(std::string(safe_dtype_name(e->stored)) == want_dt,
                where << "'" << name << "' expected dtype " << want_dt << " (the encoder's), got "
                      << safe_dtype_name(e->stored)
                      << "; hint: convert the file in Python ({k: v.float() ...}) or the encoder "
@@ -123,7 +123,7 @@ std::map<std::string, std::string> import_encoder_state(Encoder& enc, const Safe
   }
   for (const SafetensorsEntry& e : file.tensors) {
     if (nn::find_named(dst, e.name)) continue;
-    VD_CHECK(is_head_entry(e.name) && !enc.has_head(),
+    VD_USER_CHECK(is_head_entry(e.name) && !enc.has_head(),
              where << "unexpected tensor '" << e.name << "' of shape " << shape_str(e.tensor.shape())
                    << " (the encoder has " << dst.size() << " entries)" << hint);
   }
