@@ -245,25 +245,38 @@ TEST(CliBench, Errors) {
   expect_one_line_error(cli({"bench", "--encoder", "resnet50"}), "resnet50");
 }
 
-TEST(CliDemo, TinyRunPrintsThreeRowsAndWritesReports) {
+TEST(CliDemo, TinyRunPrintsThreeRowsWithIntervalsAndWritesReports) {
   const std::string dir = ::testing::TempDir() + "cli_demo";
-  Result r = cli(with(with({"demo", "--steps", "2", "--clips", "1", "--out", dir}, kTinyData), kTinyTrain));
+  Result r = cli(with(with({"demo", "--steps", "2", "--clips", "1", "--seeds", "0,1", "--out", dir}, kTinyData),
+                      kTinyTrain));
   ASSERT_EQ(r.code, 0) << r.err;
-  for (const char* row : {"\nrandom ", "\nframes-only ", "\nvididi "})
+  for (const char* row : {"\n| random |", "\n| frames-only |", "\n| vididi |"})
     EXPECT_NE(r.out.find(row), std::string::npos) << row << " in " << r.out;
-  for (const char* f : {"report.md", "results.json", "recall.png", "config.txt", "frames-only/report.md",
-                        "frames-only/loss.png", "vididi/report.md", "vididi/loss.png", "vididi/checkpoint.vdc"})
+  // The verdicts come from the paired intervals over the seeds.
+  EXPECT_NE(r.out.find("vididi - frames-only at R@1: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("95% interval ["), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("over 2 seeds (paired): "), std::string::npos) << r.out;
+  for (const char* f : {"report.md", "results.json", "recall.png", "config.txt", "seed0/frames-only/report.md",
+                        "seed0/frames-only/loss.png", "seed1/vididi/report.md", "seed1/vididi/loss.png",
+                        "seed1/vididi/checkpoint.vdc"})
     EXPECT_TRUE(exists(dir + "/" + f)) << f;
   EXPECT_NE(r.out.find("report:        " + dir + "/report.md"), std::string::npos) << r.out;
   // The frames-only run trained on pairs 0-0 only, the ViDiDi run on the alternating pairs.
-  EXPECT_NE(read(dir + "/frames-only/metrics.jsonl").find("\"pair\": \"0-0\""), std::string::npos);
-  EXPECT_NE(read(dir + "/vididi/metrics.jsonl").find("\"pair\": \"1-2\""), std::string::npos);
+  EXPECT_NE(read(dir + "/seed0/frames-only/metrics.jsonl").find("\"pair\": \"0-0\""), std::string::npos);
+  EXPECT_NE(read(dir + "/seed0/vididi/metrics.jsonl").find("\"pair\": \"1-2\""), std::string::npos);
   const std::string report = read(dir + "/report.md");
   EXPECT_NE(report.find("| frames-only |"), std::string::npos) << report;
+  EXPECT_NE(report.find("| 1 | "), std::string::npos) << report;  // the per-seed table
   EXPECT_NE(report.find("](recall.png)"), std::string::npos) << report;
-  EXPECT_NE(report.find("](vididi/loss.png)"), std::string::npos) << report;
+  EXPECT_NE(report.find("](seed0/vididi/report.md)"), std::string::npos) << report;
+  // One seed: the mean alone, and it says there is no interval.
+  Result one = cli(with(with({"demo", "--steps", "2", "--clips", "1", "--seeds", "3", "--out", dir + "_one"},
+                             kTinyData), kTinyTrain));
+  ASSERT_EQ(one.code, 0) << one.err;
+  EXPECT_NE(one.out.find("(one seed: no interval"), std::string::npos) << one.out;
   expect_one_line_error(cli({"demo", "--clips", "0", "--steps", "2", "--out", dir}), "clips");
   expect_one_line_error(cli({"demo", "--resume", "auto"}), "unknown key 'resume'");
+  expect_one_line_error(cli({"demo", "--seeds", "0,x"}), "'seeds'");
 }
 
 // docs/CONFIG.md is generated from the --help texts; it must not drift.
