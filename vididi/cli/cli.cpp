@@ -12,6 +12,7 @@ const std::vector<Command>& commands() {
       {"retrieve", "video retrieval R@1/5/10/20/50: test videos query the train videos", cmd_retrieve},
       {"linear", "linear probe on frozen features: clip and video top-1", cmd_linear},
       {"finetune", "fine-tune the whole encoder with a classifier: video top-1", cmd_finetune},
+      {"experiment", "a grid of settings x seeds: means, 95% intervals, paired differences (report, CSV, PNG)", cmd_experiment},
       {"export", "write an encoder as .safetensors in torchvision's layout (PyTorch loads it in one line)", cmd_export},
       {"bench", "time one training step: step ms, clips/s, peak memory", cmd_bench},
       {"show", "write the derivative picture (frames, 1st and 2nd differences) of one clip", cmd_show},
@@ -28,7 +29,7 @@ void top_help(std::ostream& out) {
          "ViDiDi: video self-supervised learning with temporal derivatives as views.\n\ncommands:\n";
   for (const auto& c : commands()) {
     std::string n = c.name;
-    out << "  " << n << std::string(10 - n.size(), ' ') << c.summary << "\n";
+    out << "  " << n << std::string(12 - n.size(), ' ') << c.summary << "\n";
   }
   out << "\n`vididi <command> --help` lists the command's keys (also in docs/CONFIG.md).\n";
 }

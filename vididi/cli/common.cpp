@@ -23,8 +23,17 @@ namespace vd::cli {
 
 bool parse_or_help(Settings& s, const std::vector<std::string>& args, const char* name, const char* summary,
                    std::ostream& out) {
-  if (s.apply_args(args)) return false;
-  out << "usage: vididi " << name << " [--config FILE] [--key value | --key=value ...]\n"
+  std::vector<std::string> rest;
+  bool check = false;
+  for (const auto& a : args) {
+    if (a == "--check") check = true;
+    else rest.push_back(a);
+  }
+  if (s.apply_args(rest)) {
+    if (check) out << "vididi " << name << ": the keys are valid\n";
+    return check;
+  }
+  out << "usage: vididi " << name << " [--config FILE] [--key value | --key=value ...] [--check]\n"
       << summary << "\n\nkeys (config file: one 'key = value' per line; flags override):\n"
       << s.help_text();
   return true;

@@ -34,7 +34,8 @@ struct Command {
 };
 
 // Applies config files and flags to `s`; on --help prints the usage and the
-// key table and returns true (the command then returns 0).
+// key table, on --check (every key and value valid) says so, and returns
+// true (the command then returns 0 without running).
 bool parse_or_help(Settings& s, const std::vector<std::string>& args, const char* name, const char* summary,
                    std::ostream& out);
 
