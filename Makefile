@@ -21,7 +21,7 @@ CXXFLAGS := -std=c++17 $(OPT) -g -Wall -Wextra -Wno-unused-parameter -fPIC -pthr
 NVFLAGS  := -std=c++17 $(OPT) -I. $(CUDA_ARCH) -Xcompiler -fPIC,-pthread -MMD -MP --expt-relaxed-constexpr
 LDLIBS   := -pthread -lm
 
-LIB_DIRS := core core/cpu autograd layers layers/optim vididi vididi/models vididi/eval vididi/cli data
+LIB_DIRS := core core/cpu core/cpu/fast autograd layers layers/optim vididi vididi/models vididi/eval vididi/cli data
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cpp))
 ifeq ($(CUDA),1)
 CU_SRCS  := $(wildcard cuda/*.cu) $(wildcard cuda/*.cpp)
@@ -64,10 +64,11 @@ $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	ar rcs $@ $^
 
-# The CPU kernels and the data pipeline compile at -O3: GCC vectorises their
+# The CPU kernels (core/cpu/ and its fast/ paths: the pattern's % matches
+# sub-folders) and the data pipeline compile at -O3: GCC vectorises their
 # loops (and turns the compares of relu and its gradient into selects) only
 # from -O3 on. At -O2 the CPU-sized training step was 1.2x slower, and 100
-# steps with the loader 1.1x slower (docs/ENGINE.md).
+# steps with the loader 1.1x slower (docs/CPU_PERFORMANCE.md).
 $(OBJ)/core/cpu/%.o: CXXFLAGS += -O3
 $(OBJ)/data/%.o: CXXFLAGS += -O3
 
