@@ -60,8 +60,12 @@ build-all: $(LIB) $(EXAMPLES) $(BENCHES) $(BUILD)/tests
 deps:
 	@bash scripts/deps.sh
 
+# The archive is written afresh each time: `ar r` only adds and replaces
+# members, so an object whose source was renamed or removed would otherwise
+# stay in it (and several objects share a base name, e.g. gemm.o).
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
+	rm -f $@
 	ar rcs $@ $^
 
 # The CPU kernels (core/cpu/ and its fast/ paths: the pattern's % matches
