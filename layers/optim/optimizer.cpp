@@ -1,11 +1,13 @@
 // Optimizer base (see optimizer.h): groups, eager state, the step loop,
-// state export/import, and the in-place helpers shared by the update rules.
+// state export/import, and the in-place helpers shared by the update rules
+// (tensor expressions of autograd/functions.h under a NoGradGuard, which
+// record nothing and cost what the raw ops cost).
 #include "layers/optim/optimizer.h"
 
 #include <set>
 #include <sstream>
 
-#include "autograd/node.h"
+#include "autograd/functions.h"
 #include "core/ops.h"
 
 namespace vd::optim {
@@ -32,10 +34,16 @@ ParamGroup make_group(const std::vector<Tensor>& params, double lr, double weigh
   return make_group(named, lr, weight_decay, exclude);
 }
 
-std::vector<ParamGroup> split_decay_groups(const nn::Module& m, double lr, double weight_decay) {
+std::vector<ParamGroup> split_decay_groups(const NamedTensors& params, double lr, double weight_decay) {
   NamedTensors decay, plain;
-  for (const auto& [n, t] : m.named_parameters()) (t.dim() >= 2 ? decay : plain).emplace_back(n, t);
-  return {make_group(decay, lr, weight_decay, false), make_group(plain, lr, 0.0, true)};
+  for (const auto& [n, t] : params) (t.dim() >= 2 ? decay : plain).emplace_back(n, t);
+  std::vector<ParamGroup> groups{make_group(decay, lr, weight_decay, false)};
+  if (!plain.empty()) groups.push_back(make_group(plain, lr, 0.0, true));
+  return groups;
+}
+
+std::vector<ParamGroup> split_decay_groups(const nn::Module& m, double lr, double weight_decay) {
+  return split_decay_groups(m.named_parameters(), lr, weight_decay);
 }
 
 Optimizer::Optimizer(std::vector<ParamGroup> groups, const std::map<std::string, double>& defaults,
@@ -144,18 +152,17 @@ void Optimizer::load_state_dict(const NamedTensors& state) {
 }
 
 void axpby_(Tensor& a, double s, const Tensor& b, double t) {
-  Tensor bt = t == 1.0 ? b : ops::unary(UnaryOp::MulScalar, b, t);
-  if (s == 1.0) {
-    ops::binary_(BinaryOp::Add, a, bt);
-    return;
-  }
-  Tensor r = ops::binary(BinaryOp::Add, ops::unary(UnaryOp::MulScalar, a, s), bt);
-  ops::copy_(a, r);
+  autograd::NoGradGuard no_grad;
+  const Tensor bt = t == 1.0 ? b : b * t;
+  if (s == 1.0)
+    ops::binary_(BinaryOp::Add, a, bt);  // a += bt, in place
+  else
+    ops::copy_(a, a * s + bt);
 }
 
 Tensor norm2(const Tensor& x) {
-  return ops::unary(UnaryOp::Sqrt, ops::reduce(ReduceOp::Sum, ops::unary(UnaryOp::Square, x), {},
-                                               false));
+  autograd::NoGradGuard no_grad;
+  return sqrt(sum(square(x)));
 }
 
 }  // namespace vd::optim
