@@ -21,7 +21,7 @@ CXXFLAGS := -std=c++17 $(OPT) -g -Wall -Wextra -Wno-unused-parameter -fPIC -pthr
 NVFLAGS  := -std=c++17 $(OPT) -I. $(CUDA_ARCH) -Xcompiler -fPIC,-pthread -MMD -MP --expt-relaxed-constexpr
 LDLIBS   := -pthread -lm
 
-LIB_DIRS := core core/cpu autograd layers layers/optim vididi vididi/config vididi/models vididi/eval vididi/cli data
+LIB_DIRS := core core/cpu core/cpu/fast autograd layers layers/optim vididi vididi/config vididi/models vididi/eval vididi/cli data
 # vididi/cli/main.cpp is the vididi program's main(), not part of the library.
 MAIN_SRC := vididi/cli/main.cpp
 LIB_SRCS := $(filter-out $(MAIN_SRC),$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cpp)))
@@ -77,16 +77,19 @@ $(VERSION_H): FORCE
 	@cmp -s $@.new $@ && rm -f $@.new || mv $@.new $@
 $(OBJ)/vididi/run_dir.o: $(VERSION_H)
 
-# The archive is made anew, so that objects of deleted sources do not linger in it.
+# The archive is written afresh each time: `ar r` only adds and replaces
+# members, so an object whose source was renamed or removed would otherwise
+# stay in it (and several objects share a base name, e.g. gemm.o).
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	@rm -f $@
+	rm -f $@
 	ar rcs $@ $^
 
-# The CPU kernels and the data pipeline compile at -O3: GCC vectorises their
+# The CPU kernels (core/cpu/ and its fast/ paths: the pattern's % matches
+# sub-folders) and the data pipeline compile at -O3: GCC vectorises their
 # loops (and turns the compares of relu and its gradient into selects) only
 # from -O3 on. At -O2 the CPU-sized training step was 1.2x slower, and 100
-# steps with the loader 1.1x slower (docs/ENGINE.md).
+# steps with the loader 1.1x slower (docs/CPU_PERFORMANCE.md).
 $(OBJ)/core/cpu/%.o: CXXFLAGS += -O3
 $(OBJ)/data/%.o: CXXFLAGS += -O3
 

@@ -52,18 +52,15 @@ Tensor global_avg_pool3d(const Tensor& x) {
 
 // Running statistics move toward the batch ones, in place and off the tape:
 // r = (1 - momentum) r + momentum * batch, with the unbiased batch variance
-// (count M / (M - 1)) as torch.nn.BatchNorm does.
+// (count M / (M - 1)) as torch.nn.BatchNorm does. mean, invstd: [C].
 static void update_running(Tensor& running_mean, Tensor& running_var, const Tensor& mean,
                            const Tensor& invstd, int64_t count, double momentum, double eps) {
-  // biased variance = 1 / invstd^2 - eps
-  Tensor var = ops::unary(UnaryOp::AddScalar,
-                          ops::unary(UnaryOp::RdivScalar, ops::unary(UnaryOp::Square, invstd), 1.0), -eps);
-  Tensor unbiased = ops::unary(UnaryOp::MulScalar, var, double(count) / double(count - 1));
+  autograd::NoGradGuard no_grad;
+  const Tensor var = 1.0 / square(invstd) - eps;  // invstd = 1 / sqrt(var + eps)
+  const Tensor unbiased = var * (double(count) / double(count - 1));
   auto blend = [momentum](Tensor& run, const Tensor& batch) {
-    Tensor b = ops::to_dtype(batch, run.dtype());
-    Tensor next = ops::binary(BinaryOp::Add, ops::unary(UnaryOp::MulScalar, run, 1.0 - momentum),
-                              ops::unary(UnaryOp::MulScalar, b, momentum));
-    ops::copy_(run, next);
+    const Tensor b = ops::to_dtype(batch, run.dtype());
+    ops::copy_(run, run * (1.0 - momentum) + b * momentum);
   };
   if (running_mean.defined()) blend(running_mean, mean);
   if (running_var.defined()) blend(running_var, unbiased);
@@ -86,10 +83,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
     VD_CHECK(count > 1, "batch_norm: expected more than one value per channel in training, got x "
                             << describe(x) << "; hint: use a larger batch or eval()");
     ops::batch_norm_stats(x, eps, mean, invstd);
-    if (training) {
-      autograd::NoGradGuard guard;
-      update_running(running_mean, running_var, mean, invstd, count, momentum, eps);
-    }
+    if (training) update_running(running_mean, running_var, mean, invstd, count, momentum, eps);
   } else {
     const DType sd = x.dtype() == DType::F64 ? DType::F64 : DType::F32;
     mean = ops::to_dtype(running_mean, sd);

@@ -1,5 +1,5 @@
 // bench_cpu_conv: GFLOP/s of the CPU conv3d kernels (core/cpu/conv3d.cpp:
-// vol2col + gemm) in f32 on R3D-18-shaped layers at N = 2, forward,
+// the fast paths of core/cpu/fast/) in f32 on R3D-18-shaped layers at N = 2, forward,
 // backward-data and backward-weight, beside the matrix product they reduce to
 // ([N*P, K] @ [K, Cout], P = output positions, K = kT*kH*kW*Cin) run as one
 // OpenBLAS sgemm call and through the project's own fallback gemm_blocked.
@@ -9,8 +9,8 @@
 //
 // --small runs the layers of the CPU-sized encoder (width / 8, one block per
 // stage, 8x32x32 clips) at 64 clips, the demo's step; --no-direct turns off
-// the direct kernels of narrow layers (core/cpu/conv3d_direct.h), so that the
-// vol2col + gemm path is timed on them. Times in ms are per call.
+// the direct kernels of narrow layers (core/cpu/fast/conv3d_direct.h), so
+// that the vol2col + gemm path is timed on them. Times in ms are per call.
 //
 // Usage: bench_cpu_conv [--iters 3] [--layers layer1,layer2s] [--no-blocked] [--small] [--no-direct]
 #include <algorithm>
@@ -23,8 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "core/cpu/conv3d_direct.h"
-#include "core/cpu/gemm.h"
+#include "core/cpu/fast/conv3d_direct.h"
+#include "core/cpu/fast/gemm_blocked.h"
 #include "core/ops.h"
 #include "core/random.h"
 

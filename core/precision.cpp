@@ -1,5 +1,5 @@
 // The process-wide precision setting (see precision.h): an atomic value and
-// its parsing. Not the code that acts on it (cuda/gemm.cpp, cuda/conv.cpp).
+// its parsing. Not the code that acts on it (cuda/gemm.cpp, cuda/conv3d.cpp).
 #include "core/precision.h"
 
 #include <algorithm>

@@ -1,5 +1,6 @@
 // The caching device allocator behind vd::cuda::alloc/release, and pinned host
-// buffers for the data loader (API in cuda/api.h). Freed blocks go to a free
+// buffers in the shape of the data loader's allocator hook (API in
+// cuda/api.h; no program passes them to a loader yet). Freed blocks go to a free
 // list per device and size class and are handed out again, so a training
 // step in steady state calls no cudaMalloc.
 //

@@ -1,5 +1,5 @@
 // The CUDA backend's own public API beyond core/backend.h: memory statistics
-// of the caching allocator, pinned host buffers for the data loader, and the
+// of the caching allocator, pinned host buffers, and the
 // convolution-algorithm settings. Declared for every build: with CUDA=0 the
 // stub (cuda/stub/cuda_stub.cpp) returns zeros and refuses pinned memory.
 // Not the kernels (core/kernel_list.inc) and not the precision setting
@@ -29,12 +29,13 @@ void empty_cache();
 // 2 MiB steps. Blocks are reused by this size class.
 size_t round_size(size_t nbytes);
 
-// Pinned (page-locked) host memory for the data loader: a callback with the
-// signature of data::BufferAllocator that hands out `count` floats; freed
-// buffers go back to a cache keyed by size. Throws when there is no GPU.
+// Pinned (page-locked) host memory: a callback with the signature of
+// data::BufferAllocator that hands out `count` floats; freed buffers go back
+// to a cache keyed by size. Throws when there is no GPU. Nothing passes it to
+// the data loader yet (data/loader.h allocates plain heap buffers).
 std::function<std::shared_ptr<float>(size_t count)> pinned_allocator();
 
-// --- convolution algorithms (cuda/conv.cpp) --------------------------------
+// --- convolution algorithms (cuda/conv3d.cpp) ------------------------------
 // benchmark: choose each shape's algorithm by timing (cudnnFind*) instead of
 // cuDNN's heuristics. deterministic (default on): only algorithms whose
 // results repeat bit for bit. Changing either clears the algorithm cache.

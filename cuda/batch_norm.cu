@@ -261,15 +261,6 @@ void backward_typed(const Tensor& dy, const Tensor& x, const Tensor& mean, const
   VD_CUDA_LAUNCH("batch_norm_backward");
 }
 
-template <class F>
-void by_dtype(DType t, F f) {
-  switch (t) {
-    case DType::F32: f(float()); break;
-    case DType::F64: f(double()); break;
-    case DType::BF16: f(bf16_t()); break;
-  }
-}
-
 }  // namespace
 
 void batch_norm_stats(const Tensor& x, double eps, Tensor& mean, Tensor& invstd) {

@@ -3,7 +3,7 @@
 // computed as C^T = op(B)^T op(A)^T by swapping the operands. The compute type
 // follows the precision setting (core/precision.h): f32 tensors use plain
 // FP32 (no TF32) under fp32 and TF32 tensor cores under tf32/bf16; bf16
-// tensors accumulate in f32; f64 in f64. Not the convolution (cuda/conv.cpp).
+// tensors accumulate in f32; f64 in f64. Not the convolution (cuda/conv3d.cpp).
 #include <climits>
 
 #include "core/backend.h"

@@ -1,7 +1,8 @@
 // Device-side helpers shared by the .cu files of cuda/: element types and
 // their compute types (bf16 and f32 compute in f32, f64 in f64), math
-// overloads, strided index walking over up to 8 dims for up to 3 tensors, and
-// launch sizes. Private to cuda/; host code that includes it must be nvcc.
+// overloads, strided index walking over up to 8 dims for up to 3 tensors,
+// launch sizes, and the dtype switch by_dtype. Private to cuda/; host code
+// that includes it must be nvcc.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -13,6 +14,18 @@
 namespace vd::cuda {
 
 using bf16_t = __nv_bfloat16;
+
+// Calls f(T()) with T the element type of dtype t (float, double or
+// bf16_t), so that one generic lambda serves the three dtypes:
+//   by_dtype(x.dtype(), [&](auto tag) { launch<decltype(tag)>(...); });
+template <class F>
+void by_dtype(DType t, F f) {
+  switch (t) {
+    case DType::F32: f(float()); break;
+    case DType::F64: f(double()); break;
+    case DType::BF16: f(bf16_t()); break;
+  }
+}
 
 // Compute type of an element type.
 template <class T> struct Acc { using type = float; };

@@ -205,15 +205,6 @@ void check_pool(const Tensor& a, const Tensor& b, const char* op) {
               << " and " << describe(b));
 }
 
-template <class F>
-void by_dtype(DType t, F f) {
-  switch (t) {
-    case DType::F32: f(float()); break;
-    case DType::F64: f(double()); break;
-    case DType::BF16: f(bf16_t()); break;
-  }
-}
-
 }  // namespace
 
 void max_pool3d_forward(const Tensor& x, const Window3d& win, Tensor& y) {

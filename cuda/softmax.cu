@@ -77,21 +77,6 @@ __global__ void softmax_bwd(const T* y, const T* dy, int64_t M, int64_t K, bool 
   }
 }
 
-template <class F>
-void by_dtype(DType t, F f) {
-  switch (t) {
-    case DType::F32:
-      f(float());
-      break;
-    case DType::F64:
-      f(double());
-      break;
-    case DType::BF16:
-      f(bf16_t());
-      break;
-  }
-}
-
 void rows(const Tensor& x, int64_t& M, int64_t& K) {
   K = x.dim() == 0 ? 1 : x.size(-1);
   M = K == 0 ? 0 : x.numel() / K;

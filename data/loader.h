@@ -4,9 +4,13 @@
 // each epoch, optional drop_last, and the same content for the same (seed,
 // epoch) whatever the number of workers. An exception in a worker stops the
 // epoch and is rethrown by next() naming the video. The destructor stops and
-// joins the workers even when the consumer quits early. Buffers come from a
-// replaceable allocator so the CUDA backend can hand out pinned memory; there
-// is no CUDA here.
+// joins the workers even when the consumer quits early. No CUDA here.
+//
+// Each batch's view buffers are plain heap arrays of floats
+// (default_allocator: new float[]), one per view, freed when the last Batch
+// holding them goes. LoaderConfig::allocator replaces that call; today only
+// the tests set it (to count the buffers a loader opens). cuda::pinned_allocator()
+// (cuda/api.h) has the same signature, but no program passes it to a loader.
 #pragma once
 
 #include <condition_variable>
@@ -24,8 +28,8 @@
 
 namespace vd::data {
 
-// Returns a buffer of `count` floats; the deleter returns it (to a pool, or
-// cudaFreeHost). Called from worker threads, under the loader's lock.
+// Returns a buffer of `count` floats whose deleter frees it. Called from
+// worker threads, under the loader's lock.
 using BufferAllocator = std::function<std::shared_ptr<float>(size_t count)>;
 std::shared_ptr<float> default_allocator(size_t count);
 

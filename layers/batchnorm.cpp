@@ -41,7 +41,7 @@ Tensor BatchNormBase::forward(const Tensor& x) {
   Tensor y = batch_norm(x, gamma, beta, running_mean, running_var, training_, momentum, options.eps_);
   if (training_) {
     autograd::NoGradGuard guard;
-    ops::copy_(num_batches_tracked, ops::unary(UnaryOp::AddScalar, num_batches_tracked, 1.0));
+    ops::copy_(num_batches_tracked, num_batches_tracked + 1.0);
   }
   return y;
 }

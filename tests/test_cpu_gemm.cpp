@@ -9,6 +9,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/cpu/fast/gemm_blocked.h"
 #include "core/cpu/gemm.h"
 #include "core/random.h"
 

@@ -1,4 +1,6 @@
-// CUDA parity of the network kernels with the CPU reference: conv3d forward,
+// CUDA parity of the network kernels with the CPU kernels (for conv3d its
+// fast paths, themselves checked against core/cpu/conv3d_reference.h in
+// tests/test_nn_conv3d.cpp): conv3d forward,
 // backward-data and backward-filter (cuDNN, fp32 / tf32 / bf16, algorithm
 // cache, determinism), max/avg pooling forward and backward (ties, padding,
 // overlap), batch norm statistics/apply/backward (f32, and bf16 x with f32

@@ -1,14 +1,17 @@
-// conv3d kernels (core/cpu/conv3d.cpp, vol2col + gemm) against a plain
-// direct-loop reference written here in f64: forward, backward-data and
-// backward-weight, f64 and f32, over strides, padding, dilation, non-cubic
-// and 1x1x1 kernels and an input large enough to span several column blocks;
-// plus the bias path, determinism and the error messages of bad parameters.
-// The direct kernels of narrow f32 layers (core/cpu/conv3d_direct.h) are
-// checked against the same reference, called directly so that a fallback to
-// vol2col + gemm cannot pass in their place.
+// conv3d kernels (core/cpu/conv3d.cpp and its fast paths) against the CPU
+// reference (core/cpu/conv3d_reference.h: plain direct loops, run here in
+// f64): forward, backward-data and backward-weight, f64 and f32, over
+// strides, padding, dilation, non-cubic and 1x1x1 kernels and an input large
+// enough to span several column blocks; plus the bias path, determinism and
+// the error messages of bad parameters. The direct kernels of narrow f32
+// layers (core/cpu/fast/conv3d_direct.h) are checked against the same
+// reference, called directly so that a fallback to vol2col + gemm cannot pass
+// in their place. The reference itself is checked on hand-computed sums, in
+// both dtypes, and on the errors of mismatched shapes.
 #include <gtest/gtest.h>
 
-#include "core/cpu/conv3d_direct.h"
+#include "core/cpu/conv3d_reference.h"
+#include "core/cpu/fast/conv3d_direct.h"
 
 #include "tests/test_nn_util.h"
 
@@ -17,60 +20,19 @@ using namespace vd::testing;
 
 namespace {
 
-// Geometry as plain numbers; the reference loops below use it.
-struct Geo {
-  int64_t N, T, H, W, Ci, Co, To, Ho, Wo;
-  Window3d win;
-  Geo(const Shape& x, const Shape& w, const Window3d& wn)
-      : N(x[0]), T(x[1]), H(x[2]), W(x[3]), Ci(x[4]), Co(w[0]), win(wn) {
-    To = wn.out_size(0, T), Ho = wn.out_size(1, H), Wo = wn.out_size(2, W);
-  }
-  int64_t xi(int64_t n, int64_t t, int64_t h, int64_t w, int64_t c) const {
-    return (((n * T + t) * H + h) * W + w) * Ci + c;
-  }
-  int64_t yi(int64_t n, int64_t t, int64_t h, int64_t w, int64_t c) const {
-    return (((n * To + t) * Ho + h) * Wo + w) * Co + c;
-  }
-  int64_t wi(int64_t o, int64_t a, int64_t b, int64_t c, int64_t i) const {
-    return (((o * win.kernel[0] + a) * win.kernel[1] + b) * win.kernel[2] + c) * Ci + i;
-  }
-  // Calls f(x index, y index, w index) for every multiply of the convolution.
-  template <class F>
-  void each(F f) const {
-    const auto &k = win.kernel, &s = win.stride, &p = win.padding, &d = win.dilation;
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t to = 0; to < To; ++to)
-        for (int64_t ho = 0; ho < Ho; ++ho)
-          for (int64_t wo = 0; wo < Wo; ++wo)
-            for (int64_t o = 0; o < Co; ++o)
-              for (int64_t a = 0; a < k[0]; ++a)
-                for (int64_t b = 0; b < k[1]; ++b)
-                  for (int64_t c = 0; c < k[2]; ++c) {
-                    const int64_t t = to * s[0] - p[0] + a * d[0], h = ho * s[1] - p[1] + b * d[1],
-                                  w = wo * s[2] - p[2] + c * d[2];
-                    if (t < 0 || t >= T || h < 0 || h >= H || w < 0 || w >= W) continue;
-                    for (int64_t i = 0; i < Ci; ++i)
-                      f(xi(n, t, h, w, i), yi(n, to, ho, wo, o), wi(o, a, b, c, i));
-                  }
-  }
-};
-
 struct Ref {
   std::vector<double> y, dx, dw;
 };
 
-// Direct loops: y = conv(x, w); dx, dw for an upstream gradient dy.
+// The three passes of the CPU reference (core/cpu/conv3d_reference.h, plain
+// direct loops): y = conv(x, w); dx, dw for an upstream gradient dy.
 Ref reference(const Tensor& x, const Tensor& w, const Tensor& dy, const Window3d& win) {
-  Geo g(x.shape(), w.shape(), win);
-  auto xv = x.to_vector(), wv = w.to_vector(), gv = dy.to_vector();
-  Ref r{std::vector<double>(size_t(g.N * g.To * g.Ho * g.Wo * g.Co), 0.0),
-        std::vector<double>(xv.size(), 0.0), std::vector<double>(wv.size(), 0.0)};
-  g.each([&](int64_t xi, int64_t yi, int64_t wi) {
-    r.y[size_t(yi)] += xv[size_t(xi)] * wv[size_t(wi)];
-    r.dx[size_t(xi)] += gv[size_t(yi)] * wv[size_t(wi)];
-    r.dw[size_t(wi)] += gv[size_t(yi)] * xv[size_t(xi)];
-  });
-  return r;
+  Tensor y = Tensor::empty(dy.shape(), x.dtype()), dx = Tensor::empty(x.shape(), x.dtype()),
+         dw = Tensor::empty(w.shape(), x.dtype());
+  cpu::conv3d_reference_forward(x, w, win, y);
+  cpu::conv3d_reference_backward_data(dy, w, win, dx);
+  cpu::conv3d_reference_backward_weight(x, dy, win, dw);
+  return {y.to_vector(), dx.to_vector(), dw.to_vector()};
 }
 
 double max_diff(const Tensor& t, const std::vector<double>& ref) {
@@ -145,6 +107,35 @@ TEST(NnConv3d, HandComputedSumKernel) {
   Tensor y = ops::conv3d(x, w, window({2, 2, 2}, {1, 1, 1}, {0, 1, 0}));
   EXPECT_EQ(y.shape(), (Shape{1, 1, 3, 1, 1}));
   EXPECT_EQ(y.to_vector(), (std::vector<double>{0 + 1 + 4 + 5, 28, 2 + 3 + 6 + 7}));
+}
+
+TEST(NnConv3dReference, HandComputedSumsInBothDtypes) {
+  // The all-ones 2x2x2 kernel with padding 1 on H, as above: the sums over
+  // h in {-1, 0}, {0, 1} and {1, 2} of x = 0..7 in one 2x2x2 block.
+  const Window3d win = window({2, 2, 2}, {1, 1, 1}, {0, 1, 0});
+  for (DType dt : {DType::F64, DType::F32}) {
+    Tensor x = ops::to_dtype(ops::reshape(Tensor::arange(8, DType::F64), {1, 2, 2, 2, 1}), dt);
+    Tensor w = Tensor::ones({1, 2, 2, 2, 1}, dt), y = Tensor::empty({1, 1, 3, 1, 1}, dt);
+    cpu::conv3d_reference_forward(x, w, win, y);
+    EXPECT_EQ(y.to_vector(), (std::vector<double>{0 + 1 + 4 + 5, 28, 2 + 3 + 6 + 7})) << dt;
+    // With dy = 1: dx counts the windows each x element falls in (every h in
+    // two of the three), and dw sums the x under each tap over the windows:
+    // each tap (kt, kh, kw) sees h = 0 once and h = 1 once, the third window
+    // putting it in the padding, so dw = x[kt, 0, kw] + x[kt, 1, kw].
+    Tensor dy = Tensor::ones({1, 1, 3, 1, 1}, dt);
+    Tensor dx = Tensor::empty(x.shape(), dt), dw = Tensor::empty(w.shape(), dt);
+    cpu::conv3d_reference_backward_data(dy, w, win, dx);
+    EXPECT_EQ(dx.to_vector(), std::vector<double>(8, 2.0)) << dt;
+    cpu::conv3d_reference_backward_weight(x, dy, win, dw);
+    // dw [1, kt, kh, kw, 1]: x[kt, 0, kw] + x[kt, 1, kw] = (4 kt + kw) + (4 kt + 2 + kw)
+    EXPECT_EQ(dw.to_vector(), (std::vector<double>{2, 4, 2, 4, 10, 12, 10, 12})) << dt;
+  }
+  std::string m = error_of([&] {
+    Tensor y = Tensor::empty({1, 1, 2, 1, 1});
+    cpu::conv3d_reference_forward(Tensor::zeros({1, 2, 2, 2, 1}), Tensor::ones({1, 2, 2, 2, 1}), win, y);
+  });
+  EXPECT_NE(m.find("[1, 1, 2, 1, 1]"), std::string::npos) << m;
+  EXPECT_NE(m.find("To, Ho, Wo"), std::string::npos) << m;
 }
 
 TEST(NnConv3d, BiasIsAddedPerOutputChannel) {

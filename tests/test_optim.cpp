@@ -1,7 +1,8 @@
 // Tests of layers/optim/: SGD, AdamW and LARS trajectories against PyTorch /
 // the VICReg reference (tests/golden/optim.vdg, written by make_golden.py),
-// a hand-computed AdamW step, the warm-up cosine schedule, groups and flags,
-// and state export/import.
+// a hand-computed AdamW step, the warm-up cosine schedule, groups and flags
+// (split_decay_groups over a module and over named tensors), state
+// export/import, and clip_grad_norm against a hand computation.
 #include <gtest/gtest.h>
 
 #include "tests/test_util.h"
@@ -11,6 +12,7 @@
 #include "core/random.h"
 #include "layers/module.h"
 #include "layers/optim/adamw.h"
+#include "layers/optim/clip_grad.h"
 #include "layers/optim/lars.h"
 #include "layers/optim/schedule.h"
 #include "layers/optim/sgd.h"
@@ -233,4 +235,64 @@ TEST(OptimGroups, OptionsAndErrors) {
   EXPECT_THROW(SGD(NamedTensors{{"a", a}}, SGDOptions(0.1).nesterov(true)), Error);
   opt.set_lr(0.25);
   EXPECT_EQ(opt.param_groups()[0].lr, 0.25);
+}
+
+TEST(OptimGroups, SplitDecayGroupsByRank) {
+  Tensor w = Tensor::zeros({3, 2}, DType::F64).requires_grad_(), k = Tensor::zeros({2, 1, 1, 1, 2}, DType::F64);
+  Tensor b = Tensor::zeros({2}, DType::F64).requires_grad_(), s = Tensor::zeros({}, DType::F64);
+  // Rank >= 2 decays; rank <= 1 goes to an excluded group without decay; order is kept.
+  std::vector<ParamGroup> g = split_decay_groups(NamedTensors{{"w", w}, {"b", b}, {"k", k}, {"s", s}}, 0.5, 0.01);
+  ASSERT_EQ(g.size(), 2u);
+  ASSERT_EQ(g[0].params.size(), 2u);
+  EXPECT_EQ(g[0].params[0].first, "w");
+  EXPECT_EQ(g[0].params[1].first, "k");
+  EXPECT_EQ(g[0].lr, 0.5);
+  EXPECT_EQ(g[0].weight_decay, 0.01);
+  EXPECT_FALSE(g[0].exclude);
+  ASSERT_EQ(g[1].params.size(), 2u);
+  EXPECT_EQ(g[1].params[0].first, "b");
+  EXPECT_EQ(g[1].params[1].first, "s");
+  EXPECT_EQ(g[1].lr, 0.5);
+  EXPECT_EQ(g[1].weight_decay, 0.0);
+  EXPECT_TRUE(g[1].exclude);
+  // No rank <= 1 tensors: only the decayed group.
+  g = split_decay_groups(NamedTensors{{"w", w}}, 0.5, 0.01);
+  ASSERT_EQ(g.size(), 1u);
+  EXPECT_EQ(g[0].params[0].first, "w");
+  // The Module overload splits m.named_parameters() the same way.
+  Pair m;
+  g = split_decay_groups(m, 0.25, 0.1);
+  ASSERT_EQ(g.size(), 2u);
+  EXPECT_EQ(g[0].params[0].first, "w");
+  EXPECT_EQ(g[1].params[0].first, "b");
+  EXPECT_TRUE(g[1].exclude);
+}
+
+TEST(OptimClip, ClipGradNormScalesByTheGlobalNorm) {
+  Tensor a = Tensor::zeros({2}, DType::F64).requires_grad_(), b = Tensor::zeros({1, 1}, DType::F64).requires_grad_();
+  Tensor none = Tensor::zeros({3}, DType::F64).requires_grad_();  // no gradient: skipped
+  NamedTensors params{{"a", a}, {"none", none}, {"b", b}};
+  // Gradients (3, 4) and (12): global norm sqrt(9 + 16 + 144) = 13.
+  a.set_grad(Tensor::from_vector(std::vector<double>{3, 4}, {2}));
+  b.set_grad(Tensor::from_vector(std::vector<double>{12}, {1, 1}));
+  // Below the bound nothing changes, and the norm comes back.
+  EXPECT_DOUBLE_EQ(clip_grad_norm(params, 13.5), 13.0);
+  EXPECT_EQ(a.grad().to_vector(), (std::vector<double>{3, 4}));
+  EXPECT_EQ(b.grad().to_vector(), (std::vector<double>{12}));
+  EXPECT_FALSE(none.grad().defined());
+  // Above it every gradient is scaled by 6.5 / (13 + 1e-6), about one half.
+  EXPECT_DOUBLE_EQ(clip_grad_norm(params, 6.5), 13.0);
+  const double c = 6.5 / (13.0 + 1e-6);
+  EXPECT_DOUBLE_EQ(a.grad().to_vector()[0], 3 * c);
+  EXPECT_DOUBLE_EQ(a.grad().to_vector()[1], 4 * c);
+  EXPECT_DOUBLE_EQ(b.grad().to_vector()[0], 12 * c);
+  EXPECT_NEAR(clip_grad_norm(params, 100.0), 6.5, 1e-6);  // the clipped norm, just under 6.5
+  // f32 gradients, summed in f64 across tensors.
+  Tensor f = Tensor::zeros({2}).requires_grad_();
+  f.set_grad(Tensor::from_vector(std::vector<float>{0.6f, 0.8f}, {2}));
+  EXPECT_NEAR(clip_grad_norm(NamedTensors{{"f", f}}, 10.0), 1.0, 1e-6);
+  // No gradients at all: norm 0. A bound <= 0 is an error that names it.
+  EXPECT_EQ(clip_grad_norm(NamedTensors{{"none", none}}, 1.0), 0.0);
+  std::string e = error_of([&] { clip_grad_norm(params, 0.0); });
+  EXPECT_NE(e.find("max_norm > 0, got 0"), std::string::npos) << e;
 }

@@ -57,8 +57,10 @@ class SSLModel : public nn::Module {
   // shared by several pairs are encoded once; `ta`/`tb` only for BYOL.
   LossResult loss(const Tensor& za, const Tensor& zb, const Tensor& ta = Tensor(),
                   const Tensor& tb = Tensor()) const;
-  // BYOL: target = m * target + (1 - m) * online, for parameters and buffers
-  // (raw ops, no tape). No-op for the other frameworks.
+  // BYOL: target = m * target + (1 - m) * online, for the parameters only
+  // (under no-grad). The target's buffers -- batch-norm running statistics --
+  // are not averaged: they are its own, updated by its forward passes in
+  // training mode (docs/ALGORITHM.md). No-op for the other frameworks.
   void update_target(double momentum);
   // The trainable parameters (online network only), by dotted name.
   nn::NamedTensors trainable_parameters() const;

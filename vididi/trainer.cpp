@@ -10,6 +10,7 @@
 #include "core/random.h"
 #include "layers/checkpoint.h"
 #include "layers/optim/adamw.h"
+#include "layers/optim/clip_grad.h"
 #include "layers/optim/lars.h"
 #include "layers/optim/schedule.h"
 #include "layers/optim/sgd.h"

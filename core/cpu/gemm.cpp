@@ -1,13 +1,14 @@
 // CPU matrix product c = alpha * op(a) @ op(b) + beta * c over a batch,
 // large products split over two threads (core/cpu/parallel.h).
 // Calls OpenBLAS when the build found it (VD_OPENBLAS), else the project's own
-// blocked kernel (core/cpu/gemm_blocked.cpp, also exported for tests and
+// blocked kernel (core/cpu/fast/gemm_blocked.cpp, also exported for tests and
 // benchmarks).
 #include <algorithm>
 #include <vector>
 
 #include "core/backend.h"
 #include "core/cpu/gemm.h"
+#include "core/cpu/fast/gemm_blocked.h"
 #include "core/cpu/parallel.h"
 
 #ifdef VD_OPENBLAS
@@ -19,7 +20,7 @@ namespace vd::cpu {
 // One thread's product. OpenBLAS is held to one thread of its own: the CPU
 // backend's parallelism is parallel2 (core/cpu/parallel.h), and OpenBLAS's
 // idle threads spinning in sched_yield beside it cost up to 1.7x on the
-// 2-core development machine (docs/ENGINE.md, CPU threads).
+// 2-core development machine (docs/CPU_PERFORMANCE.md, Method: Threads).
 template <class T>
 static void gemm_serial(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* pa,
                         int64_t lda, const T* pb, int64_t ldb, T beta, T* pc, int64_t ldc) {

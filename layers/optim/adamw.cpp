@@ -1,8 +1,10 @@
-// AdamW (see adamw.h).
+// AdamW (see adamw.h): tensor expressions run inside Optimizer::step()'s
+// NoGradGuard.
 #include "layers/optim/adamw.h"
 
 #include <cmath>
 
+#include "autograd/functions.h"
 #include "core/ops.h"
 
 namespace vd::optim {
@@ -27,18 +29,14 @@ void AdamW::update(const ParamGroup& grp, size_t g, size_t i, Tensor& p, const T
   double b1 = grp.option("beta1"), b2 = grp.option("beta2"), eps = grp.option("eps");
   double wd = grp.exclude ? 0.0 : grp.weight_decay;
   double t = double(param_step(g, i));
-  if (wd != 0) ops::copy_(p, ops::unary(UnaryOp::MulScalar, p, 1.0 - grp.lr * wd));
+  if (wd != 0) ops::copy_(p, p * (1.0 - grp.lr * wd));  // decoupled decay: p *= 1 - lr * wd
   Tensor& m = slot(g, i, "exp_avg");
   Tensor& v = slot(g, i, "exp_avg_sq");
-  axpby_(m, b1, grad, 1.0 - b1);
-  axpby_(v, b2, ops::unary(UnaryOp::Square, grad), 1.0 - b2);
-  double bc1 = 1.0 - std::pow(b1, t), bc2 = 1.0 - std::pow(b2, t);
-  // denom = sqrt(v) / sqrt(bc2) + eps
-  Tensor denom = ops::unary(UnaryOp::AddScalar,
-                            ops::unary(UnaryOp::MulScalar, ops::unary(UnaryOp::Sqrt, v),
-                                       1.0 / std::sqrt(bc2)),
-                            eps);
-  axpby_(p, 1.0, ops::binary(BinaryOp::Div, m, denom), -grp.lr / bc1);
+  axpby_(m, b1, grad, 1.0 - b1);          // m = b1 * m + (1 - b1) * g
+  axpby_(v, b2, square(grad), 1.0 - b2);  // v = b2 * v + (1 - b2) * g^2
+  const double bc1 = 1.0 - std::pow(b1, t), bc2 = 1.0 - std::pow(b2, t);
+  const Tensor denom = sqrt(v) * (1.0 / std::sqrt(bc2)) + eps;  // sqrt(v / bc2) + eps
+  axpby_(p, 1.0, m / denom, -grp.lr / bc1);                      // p -= lr / bc1 * m / denom
 }
 
 }  // namespace vd::optim

@@ -1,9 +1,18 @@
-// LARS (see lars.h).
+// LARS (see lars.h). The update reads as the formula: tensor expressions,
+// run inside Optimizer::step()'s NoGradGuard (no graph is recorded).
 #include "layers/optim/lars.h"
 
+#include "autograd/functions.h"
 #include "core/ops.h"
 
 namespace vd::optim {
+
+namespace {
+
+// 1 where t > 0, else 0, elementwise (no host read of t).
+Tensor positive(const Tensor& t) { return ops::unary(UnaryOp::GtScalar, t, 0.0); }
+
+}  // namespace
 
 LARS::LARS(const nn::Module& m, const LARSOptions& opt)
     : LARS(split_decay_groups(m, opt.lr_, opt.weight_decay_), opt) {}
@@ -21,21 +30,19 @@ LARS::LARS(std::vector<ParamGroup> groups, const LARSOptions& opt)
 void LARS::update(const ParamGroup& grp, size_t g, size_t i, Tensor& p, const Tensor& grad) {
   Tensor d = grad;
   if (!grp.exclude) {
-    if (grp.weight_decay != 0)
-      d = ops::binary(BinaryOp::Add, grad, ops::unary(UnaryOp::MulScalar, p, grp.weight_decay));
-    // ok = (||p|| > 0) * (||d|| > 0); q = ok * eta * ||p|| / (||d|| + 1 - ok) + (1 - ok)
-    Tensor pn = norm2(p), dn = norm2(d);
-    Tensor ok = ops::binary(BinaryOp::Mul, ops::unary(UnaryOp::GtScalar, pn, 0.0),
-                            ops::unary(UnaryOp::GtScalar, dn, 0.0));
-    Tensor not_ok = ops::unary(UnaryOp::RsubScalar, ok, 1.0);
-    Tensor ratio = ops::binary(BinaryOp::Div, ops::unary(UnaryOp::MulScalar, pn, grp.option("eta")),
-                               ops::binary(BinaryOp::Add, dn, not_ok));
-    Tensor q = ops::binary(BinaryOp::Add, ops::binary(BinaryOp::Mul, ok, ratio), not_ok);
-    d = ops::binary(BinaryOp::Mul, d, q);
+    if (grp.weight_decay != 0) d = grad + p * grp.weight_decay;
+    // Trust ratio q = eta * ||p|| / ||d|| when both norms are > 0, else 1,
+    // as 0-dim tensors on p's device (no host sync). With ok = 1 when both
+    // are > 0 (else 0), the denominator ||d|| + (1 - ok) is never 0:
+    //   q = ok * (eta * ||p||) / (||d|| + 1 - ok) + (1 - ok)
+    const Tensor p_norm = norm2(p), d_norm = norm2(d);
+    const Tensor ok = positive(p_norm) * positive(d_norm), not_ok = 1.0 - ok;
+    const Tensor q = ok * ((p_norm * grp.option("eta")) / (d_norm + not_ok)) + not_ok;
+    d = d * q;
   }
   Tensor& mu = slot(g, i, "mu");
-  axpby_(mu, grp.option("momentum"), d, 1.0);
-  axpby_(p, 1.0, mu, -grp.lr);
+  axpby_(mu, grp.option("momentum"), d, 1.0);  // mu = momentum * mu + d
+  axpby_(p, 1.0, mu, -grp.lr);                 // p -= lr * mu
 }
 
 }  // namespace vd::optim

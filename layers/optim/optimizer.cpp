@@ -1,5 +1,7 @@
 // Optimizer base (see optimizer.h): groups, eager state, the step loop,
-// state export/import, and the in-place helpers shared by the update rules.
+// state export/import, and the in-place helpers shared by the update rules
+// (tensor expressions of autograd/functions.h under a NoGradGuard, which
+// record nothing and cost what the raw ops cost).
 #include "layers/optim/optimizer.h"
 
 #include <cmath>
@@ -7,7 +9,6 @@
 #include <sstream>
 
 #include "autograd/functions.h"
-#include "autograd/node.h"
 #include "core/ops.h"
 
 namespace vd::optim {
@@ -44,21 +45,6 @@ std::vector<ParamGroup> split_decay_groups(const NamedTensors& params, double lr
 
 std::vector<ParamGroup> split_decay_groups(const nn::Module& m, double lr, double weight_decay) {
   return split_decay_groups(m.named_parameters(), lr, weight_decay);
-}
-
-double clip_grad_norm(const NamedTensors& params, double max_norm) {
-  autograd::NoGradGuard no_grad;
-  double sum_sq = 0;  // in parameter order, so the norm repeats bit for bit
-  for (const auto& [name, p] : params)
-    if (p.grad().defined()) {
-      const double n = norm2(p.grad()).item();
-      sum_sq += n * n;
-    }
-  const double norm = std::sqrt(sum_sq);
-  if (norm > max_norm)
-    for (const auto& [name, p] : params)
-      if (p.grad().defined()) Tensor(p).set_grad(p.grad() * (max_norm / (norm + 1e-6)));
-  return norm;
 }
 
 Optimizer::Optimizer(std::vector<ParamGroup> groups, const std::map<std::string, double>& defaults,
@@ -167,18 +153,17 @@ void Optimizer::load_state_dict(const NamedTensors& state) {
 }
 
 void axpby_(Tensor& a, double s, const Tensor& b, double t) {
-  Tensor bt = t == 1.0 ? b : ops::unary(UnaryOp::MulScalar, b, t);
-  if (s == 1.0) {
-    ops::binary_(BinaryOp::Add, a, bt);
-    return;
-  }
-  Tensor r = ops::binary(BinaryOp::Add, ops::unary(UnaryOp::MulScalar, a, s), bt);
-  ops::copy_(a, r);
+  autograd::NoGradGuard no_grad;
+  const Tensor bt = t == 1.0 ? b : b * t;
+  if (s == 1.0)
+    ops::binary_(BinaryOp::Add, a, bt);  // a += bt, in place
+  else
+    ops::copy_(a, a * s + bt);
 }
 
 Tensor norm2(const Tensor& x) {
-  return ops::unary(UnaryOp::Sqrt, ops::reduce(ReduceOp::Sum, ops::unary(UnaryOp::Square, x), {},
-                                               false));
+  autograd::NoGradGuard no_grad;
+  return sqrt(sum(square(x)));
 }
 
 }  // namespace vd::optim

@@ -1,7 +1,9 @@
 // Optimizer base: parameter groups, named per-parameter state, and the shared
-// step loop. Updates run under autograd::NoGradGuard with the raw ops of
-// core/ops.h and write parameters in place, so they work on any device. This
-// file holds no update rule: SGD, AdamW and LARS are in their own files.
+// step loop. Update rules are tensor expressions (the operators of
+// autograd/functions.h) run inside step()'s autograd::NoGradGuard, so they
+// record no graph; they write parameters in place and work on any device.
+// This file holds no update rule: SGD, AdamW and LARS are in their own files,
+// gradient clipping in clip_grad.h.
 //
 // Groups: each has params (with names, for state export), lr, weight_decay,
 // an `exclude` flag (no weight decay and, for LARS, no trust-ratio adaptation:
@@ -40,16 +42,13 @@ ParamGroup make_group(const std::vector<Tensor>& params, double lr, double weigh
 ParamGroup make_group(const NamedTensors& params, double lr, double weight_decay = 0.0,
                       bool exclude = false);
 
-// Splits a module's parameters as VICReg/BYOL do for LARS: tensors of rank >= 2
-// into a decayed group, rank <= 1 (biases, BN weight and bias) into a group with
-// weight_decay 0 and exclude = true. Both get `lr`.
-// The group with no rank <= 1 tensor is left out.
+// Splits parameters as VICReg/BYOL do for LARS: tensors of rank >= 2 into a
+// decayed group (weight_decay, exclude = false), rank <= 1 (biases, BN weight
+// and bias) into a group with weight_decay 0 and exclude = true (no LARS
+// adaptation), left out when there are none. Both get `lr`; order is kept.
 std::vector<ParamGroup> split_decay_groups(const NamedTensors& params, double lr, double weight_decay);
+// The same over m.named_parameters().
 std::vector<ParamGroup> split_decay_groups(const nn::Module& m, double lr, double weight_decay);
-
-// Scales every defined gradient by max_norm / (norm + 1e-6) when their global
-// L2 norm (over all of `params`) exceeds max_norm. Returns the norm before.
-double clip_grad_norm(const NamedTensors& params, double max_norm);
 
 class Optimizer {
  public:

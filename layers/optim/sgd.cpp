@@ -1,6 +1,8 @@
-// SGD (see sgd.h).
+// SGD (see sgd.h): tensor expressions run inside Optimizer::step()'s
+// NoGradGuard.
 #include "layers/optim/sgd.h"
 
+#include "autograd/functions.h"
 #include "core/ops.h"
 
 namespace vd::optim {
@@ -29,7 +31,7 @@ void SGD::update(const ParamGroup& grp, size_t g, size_t i, Tensor& p, const Ten
   double wd = grp.exclude ? 0.0 : grp.weight_decay;
   double mu = grp.option("momentum"), damp = grp.option("dampening");
   Tensor d = grad;
-  if (wd != 0) d = ops::binary(BinaryOp::Add, grad, ops::unary(UnaryOp::MulScalar, p, wd));
+  if (wd != 0) d = grad + p * wd;
   if (mu != 0) {
     Tensor& buf = slot(g, i, "momentum_buffer");
     if (param_step(g, i) == 1)
@@ -37,7 +39,7 @@ void SGD::update(const ParamGroup& grp, size_t g, size_t i, Tensor& p, const Ten
     else
       axpby_(buf, mu, d, 1.0 - damp);
     if (grp.option("nesterov") != 0)
-      d = ops::binary(BinaryOp::Add, d, ops::unary(UnaryOp::MulScalar, buf, mu));
+      d = d + buf * mu;
     else
       d = buf;
   }

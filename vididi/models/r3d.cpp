@@ -19,7 +19,9 @@ std::shared_ptr<nn::Conv3d> conv(int64_t in, int64_t out, nn::Triple k, nn::Trip
 }
 
 std::shared_ptr<nn::BatchNorm3d> bn(int64_t c) { return std::make_shared<nn::BatchNorm3d>(c); }
-std::shared_ptr<nn::ReLU> relu() { return std::make_shared<nn::ReLU>(true); }
+// A ReLU layer (nn::ReLU, printed inplace=True as torchvision's); not the
+// function relu(x) that BasicBlock::forward applies.
+std::shared_ptr<nn::ReLU> relu_module() { return std::make_shared<nn::ReLU>(true); }
 
 // torchvision's conv_builder(in, out, midplanes, stride): Conv3DSimple is the
 // Conv3d itself, Conv2Plus1D a Sequential (so its weights are `.0.0.weight`, `.0.3.weight`).
@@ -27,7 +29,7 @@ std::shared_ptr<nn::Module> block_conv(ResNetConv kind, int64_t in, int64_t out,
                                        int64_t s, Generator* gen) {
   if (kind == ResNetConv::Simple3d) return conv(in, out, {3, 3, 3}, {s, s, s}, {1, 1, 1}, gen);
   return std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
-      conv(in, mid, {1, 3, 3}, {1, s, s}, {0, 1, 1}, gen), bn(mid), relu(),
+      conv(in, mid, {1, 3, 3}, {1, s, s}, {0, 1, 1}, gen), bn(mid), relu_module(),
       conv(mid, out, {3, 1, 1}, {s, 1, 1}, {1, 0, 0}, gen)});
 }
 
@@ -38,16 +40,16 @@ std::shared_ptr<nn::Sequential> make_stem(ResNetConv kind, int64_t divisor, Gene
   if (kind == ResNetConv::Simple3d) {
     stem->push_back(conv(3, out, {3, 7, 7}, {1, 2, 2}, {1, 3, 3}, gen));
     stem->push_back(bn(out));
-    stem->push_back(relu());
+    stem->push_back(relu_module());
     return stem;
   }
   int64_t mid = kR2Plus1dStemMid / divisor;
   stem->push_back(conv(3, mid, {1, 7, 7}, {1, 2, 2}, {0, 3, 3}, gen));
   stem->push_back(bn(mid));
-  stem->push_back(relu());
+  stem->push_back(relu_module());
   stem->push_back(conv(mid, out, {3, 1, 1}, {1, 1, 1}, {1, 0, 0}, gen));
   stem->push_back(bn(out));
-  stem->push_back(relu());
+  stem->push_back(relu_module());
   return stem;
 }
 
@@ -64,11 +66,11 @@ BasicBlock::BasicBlock(ResNetConv kind, int64_t in_planes, int64_t planes, int64
   conv1 = register_module("conv1", std::make_shared<nn::Sequential>());
   conv1->push_back(block_conv(kind, in_planes, planes, mid, stride, gen));
   conv1->push_back(bn(planes));
-  conv1->push_back(relu());
+  conv1->push_back(relu_module());
   conv2 = register_module("conv2", std::make_shared<nn::Sequential>());
   conv2->push_back(block_conv(kind, planes, planes, mid, 1, gen));
   conv2->push_back(bn(planes));
-  register_module("relu", relu());  // parameter-free, registered for printing parity
+  register_module("relu", relu_module());  // parameter-free, registered for printing parity
   if (stride != 1 || in_planes != planes) {
     // get_downsample_stride is (s, s, s) for both conv kinds.
     downsample = register_module("downsample", std::make_shared<nn::Sequential>());

@@ -1,4 +1,4 @@
-// The project's own CPU matrix product, gemm_blocked (core/cpu/gemm.h): what
+// The project's own CPU matrix product, gemm_blocked (gemm_blocked.h): what
 // gemm_rows calls when the build has no OpenBLAS. Not threaded (gemm_rows
 // splits large products in two), not the OpenBLAS path.
 //
@@ -21,7 +21,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "core/cpu/gemm.h"
+#include "core/cpu/fast/gemm_blocked.h"
 
 namespace vd::cpu {
 

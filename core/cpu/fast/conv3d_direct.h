@@ -1,9 +1,11 @@
-// core/cpu/conv3d_direct.h: direct f32 3-D convolution on the CPU (no column
-// buffer) for channels-last layers whose product side is narrow -- 8 or 16
-// channels -- where vol2col + gemm spends most of its time copying and
-// packing (the CPU-sized encoder's stem, layer1 and layer2, docs/ENGINE.md). Not the
-// general path: conv3d.cpp calls these first and falls back to vol2col + gemm
-// when one returns false. Needs AVX2 and FMA at run time (checked once).
+// core/cpu/fast/conv3d_direct.h: direct f32 3-D convolution on the CPU (no
+// column buffer) for channels-last layers whose product side is narrow -- 8
+// or 16 channels -- where vol2col + gemm spends most of its time copying and
+// packing (the CPU-sized encoder's stem, layer1 and layer2,
+// docs/CPU_PERFORMANCE.md). Not the general path: core/cpu/conv3d.cpp calls
+// these first and falls back to vol2col + gemm (conv3d_vol2col.h) when one
+// returns false. Not the reference (core/cpu/conv3d_reference.h). Needs AVX2
+// and FMA at run time (checked once).
 #pragma once
 
 #include "core/op_types.h"

@@ -1,7 +1,8 @@
 // Direct f32 3-D convolution, channels-last, for narrow products (8 or 16
 // channels): forward, backward-data (stride 1) and backward-weight without a
-// column buffer. Not the general path (conv3d.cpp: vol2col + gemm, which
-// takes every case this file declines) and not f64.
+// column buffer. Not the general path (conv3d_vol2col.cpp: vol2col + gemm, which
+// takes every case this file declines), not f64, and not the reference
+// (core/cpu/conv3d_reference.cpp).
 //
 // Each sample is first copied into a zero-padded buffer xp [Tp, Hp, Wp, Ci]
 // (Tp = T + 2 pt, ...), small enough to stay in cache, so that no tap needs a
@@ -19,7 +20,7 @@
 // Threads: samples are split in two halves (parallel2); backward-weight sums
 // the second half into the first afterwards. Loops run in a fixed order, so
 // results repeat bit for bit.
-#include "core/cpu/conv3d_direct.h"
+#include "core/cpu/fast/conv3d_direct.h"
 
 #include <algorithm>
 #include <cstring>
@@ -174,7 +175,7 @@ void pad_sample(const float* x, int64_t T, int64_t H, int64_t W, int64_t C, int6
 
 // 8 or 16 channels: one or two AVX vectors. A trial with 32 (layer3 of the
 // CPU-sized encoder, whose weights outgrow L1) ran 2-3x slower than gemm
-// (docs/ENGINE.md, "Direct kernels for narrow layers").
+// (docs/CPU_PERFORMANCE.md, "Direct kernels for narrow layers").
 bool narrow(int64_t c) { return c == 8 || c == 16; }
 
 // The checks every direct pass shares: f32, the CPU, unit dilation, a kernel

@@ -7,7 +7,8 @@
 // unless set_conv_deterministic(false). Workspace comes from the caching
 // allocator. Math follows core/precision.h: fp32 -> FMA only, tf32 -> tensor
 // ops on f32, bf16 tensors -> tensor ops with f32 accumulation.
-// Not the CPU reference (core/cpu/conv3d.cpp).
+// The CPU twin is core/cpu/conv3d.cpp (its fast paths); the CPU reference
+// that the tests compare with is core/cpu/conv3d_reference.h.
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 #include <atomic>
 #include <climits>
