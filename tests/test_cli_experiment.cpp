@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "tests/test_cli_util.h"
+#include "vididi/cli/experiment.h"
 #include "vididi/eval/stats.h"
 
 using namespace cli_test;
@@ -113,4 +114,20 @@ TEST(CliExperiment, AFailedRunIsReportedAndATypoRefusedBeforeRunning) {
   std::ofstream(nobody) << text;
   expect_one_line_error(cli({"experiment", "--spec", nobody}), "baseline 'nobody' is not one of the cells");
   expect_one_line_error(cli({"experiment"}), "needs --spec");
+}
+
+// Every committed experiment file (experiments/*.exp) reads, and every
+// command line it makes passes its command's key table.
+TEST(CliExperiment, CommittedExperimentFilesAreValid) {
+  int n = 0;
+  for (const char* f : {"pairs", "frameworks", "gains", "eval_order", "gpu_scale"}) {
+    const std::string path = std::string("experiments/") + f + ".exp";
+    if (read(path).empty()) GTEST_SKIP() << path << " not found (run the tests from the repository root)";
+    vd::cli::ExperimentSpec spec;
+    EXPECT_NO_THROW(spec = vd::cli::read_experiment(path)) << path;
+    EXPECT_EQ(spec.seed_list().size(), 5u) << path;
+    EXPECT_FALSE(spec.baseline.empty()) << path;
+    ++n;
+  }
+  EXPECT_EQ(n, 5);
 }
