@@ -4,7 +4,8 @@
 // (a 0-dim f64 count of training batches, as in torchvision's state dicts).
 // Training normalises with batch statistics and moves the running ones by
 // `momentum` (or averages them, `cumulative`); eval normalises with the
-// running ones. Forwards to vd::batch_norm.
+// running ones. Forwards to vd::batch_norm. Not here: the kernels
+// (core/cpu/batch_norm.cpp, cuda/batch_norm.cu) or SyncBatchNorm.
 #pragma once
 #include "layers/module.h"
 

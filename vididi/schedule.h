@@ -6,6 +6,7 @@
 // picks one listed pair per step. The pairs a step uses are a pure function
 // of (schedule, seed, step), so resuming needs no schedule state.
 // `pairs = 0-0` with any schedule is the plain framework (frames only).
+// Not here: the views of an order (derivatives.h), the losses (losses.h).
 #pragma once
 #include <cstdint>
 #include <string>

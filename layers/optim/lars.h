@@ -6,6 +6,7 @@
 //   mu = momentum * mu + g;  p -= lr * mu
 // Biases and BN parameters go into an exclude group: split_decay_groups().
 // The trust ratio is computed on the parameter's device (no host sync).
+// Not here: the learning-rate schedule (schedule.h), the groups (optimizer.h).
 #pragma once
 #include "layers/optim/optimizer.h"
 

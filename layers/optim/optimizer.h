@@ -9,7 +9,8 @@
 // an `exclude` flag (no weight decay and, for LARS, no trust-ratio adaptation:
 // biases and BN parameters) and per-optimizer options by name ("momentum",
 // "beta1", ...). Options missing from a group take the optimizer's defaults;
-// an unknown option name is an error.
+// an unknown option name is an error. Not here: the update rules (sgd.h,
+// lars.h, adamw.h), gradient clipping (clip_grad.h), schedules (schedule.h).
 //
 // State: created eagerly at construction (zeros on each parameter's device)
 // so that export and strict import see the same names. Names are

@@ -2,6 +2,7 @@
 // in-process (tests pass argv arrays). run() dispatches to a subcommand,
 // prints `--help`, and turns every error into one line "vididi: error: ..."
 // on `err` with exit code 1. vididi/cli/main.cpp is only main() around it.
+// Not here: the commands themselves (cmd_*.cpp) and what they share (common.h).
 #pragma once
 #include <ostream>
 #include <string>

@@ -30,7 +30,7 @@ bool parse_or_help(Settings& s, const std::vector<std::string>& args, const char
     else rest.push_back(a);
   }
   if (s.apply_args(rest)) {
-    if (check) out << "vididi " << name << ": the keys are valid\n";
+    if (check) out << "vididi " << name << ": the keys and their values are valid (checks across keys run at the start)\n";
     return check;
   }
   out << "usage: vididi " << name << " [--config FILE] [--key value | --key=value ...] [--check]\n"

@@ -2,7 +2,8 @@
 // the command record and --help, the evaluation encoder (built as its
 // checkpoint's model card says), feature extraction of both splits, the end
 // of an evaluation run directory, and the build description. Each command is
-// in vididi/cli/cmd_*.cpp; the dispatcher is vididi/cli/cli.cpp.
+// in vididi/cli/cmd_*.cpp; the dispatcher is vididi/cli/cli.cpp. Not here:
+// the key tables' mechanism (vididi/config/settings.h) or any training.
 #pragma once
 #include <memory>
 #include <ostream>
