@@ -1,8 +1,8 @@
 // Tests of issue 13, item 1: NaN and infinity never pass silently. The
 // trainer's guard on gradients and parameters (nan_check_every), the loss
 // guard on data holding a NaN, and checkpoints holding non-finite values or
-// impossible metadata refused naming the tensor. Not here: feature files
-// (test_reliability_files.cpp), the run directory (test_reliability_run.cpp).
+// impossible metadata refused naming the tensor; resume over a torn metrics
+// line. Not here: feature files and the other files (test_reliability_files.cpp).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -204,4 +204,31 @@ TEST(ReliabilityNan, GeneratorStateInACheckpointIsParsedChecked) {
     EXPECT_EQ(msg.rfind("checkpoint " + path + ": meta/extra/generator = '" + bad + "': expected", 0), 0u) << msg;
   }
   std::remove(path.c_str());
+}
+
+TEST(ReliabilityRunDir, ResumeAfterATornMetricsLineFinishesAndRepairsTheLog) {
+  auto src = small_synthetic();
+  TrainConfig c = tiny();
+  c.out = tmp_dir("torn");
+  c.stop_after = 3;
+  {
+    Trainer t(c, c.total_steps(src->size()));
+    train(t, src);
+  }
+  {  // the process was killed while writing step 3's line
+    FILE* f = std::fopen((c.out + "/metrics.jsonl").c_str(), "ab");
+    std::fputs("{\"step\": 3, \"epoch\": 0, \"pair\": \"1-", f);
+    std::fclose(f);
+  }
+  c.stop_after = 0;
+  c.resume = "auto";
+  Trainer t(c, c.total_steps(src->size()));
+  TrainResult r = train(t, src);  // hung forever in plot_losses' read_metrics before
+  EXPECT_TRUE(r.finished);
+  std::vector<StepRecord> log = read_metrics(c.out + "/metrics.jsonl", [](const std::string& w) {
+    ADD_FAILURE() << "the resumed run left a bad line: " << w;
+  });
+  ASSERT_EQ(log.size(), 6u);
+  for (int64_t s = 0; s < 6; ++s) EXPECT_EQ(log[size_t(s)].step, s);
+  std::system(("rm -rf " + c.out).c_str());
 }

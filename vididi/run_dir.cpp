@@ -105,6 +105,7 @@ namespace {
 // objects of "key": number | "string" pairs; numbers through core/parse.h.
 std::string parse_metrics_line(std::string line, StepRecord* r) {
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  if (line.find('\0') != std::string::npos) return "a NUL byte at column " + std::to_string(line.find('\0') + 1);
   if (line.empty() || line[0] != '{' || line.back() != '}')
     return "expected one JSON object {...} per line (a torn last line of an interrupted run?)";
   size_t i = 1;
