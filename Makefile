@@ -128,3 +128,45 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# --- fuzzing and sanitizers (docs/RELIABILITY.md) -------------------------------
+# `make fuzz`: each reader of untrusted bytes (tests/fuzz/fuzz_*.cpp) built with
+# clang++ -fsanitize=fuzzer,address,undefined against the library's sources
+# (CUDA=0, BLAS as detected), then run for FUZZ_RUNS executions from a copy
+# of its seed corpus (tests/fuzz/corpus/<kind>/). A crash, sanitizer report
+# or stray exception stops make with the reproducer in $(FUZZ_BUILD)/<kind>/.
+# `make sanitize`: the whole suite built with -fsanitize=address,undefined
+# into its own folder and run (SAN_FILTER skips the slowest learning test).
+FUZZ_CXX   ?= clang++
+FUZZ_RUNS  ?= 20000
+FUZZ_BUILD ?= build-fuzz
+FUZZ_KINDS := safetensors checkpoint settings splits features image
+FUZZ_SRCS  := $(filter-out $(MAIN_SRC),$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cpp))) cuda/stub/cuda_stub.cpp
+FUZZ_FLAGS := -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+              -pthread -I. -I$(FUZZ_BUILD)/gen $(if $(filter 1,$(BLAS)),-DVD_OPENBLAS=1 -I/usr/include/x86_64-linux-gnu/openblas-pthread)
+FUZZ_LIBS  := -pthread -lm $(if $(filter 1,$(BLAS)),-lopenblas)
+.PHONY: fuzz sanitize
+$(FUZZ_BUILD)/libfuzzlib.a: $(FUZZ_SRCS)
+	@mkdir -p $(FUZZ_BUILD)/obj $(FUZZ_BUILD)/gen
+	@echo '#define VD_CODE_VERSION "fuzz"' > $(FUZZ_BUILD)/gen/vididi_version.h
+	cd $(FUZZ_BUILD)/obj && printf '%s\n' $(addprefix $(CURDIR)/,$(FUZZ_SRCS)) | \
+	  xargs -P $(JOBS) -I{} sh -c '$(FUZZ_CXX) $(subst -fsanitize=fuzzer$(comma),-fsanitize=fuzzer-no-link$(comma),$(FUZZ_FLAGS)) -I$(CURDIR) -I$(CURDIR)/$(FUZZ_BUILD)/gen -c {} -o $$(echo {} | tr / _).o'
+	rm -f $@ && ar rcs $@ $(FUZZ_BUILD)/obj/*.o
+comma := ,
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.cpp tests/fuzz/fuzz_readers.h $(FUZZ_BUILD)/libfuzzlib.a
+	$(FUZZ_CXX) $(FUZZ_FLAGS) $< $(FUZZ_BUILD)/libfuzzlib.a $(FUZZ_LIBS) -o $@
+fuzz: $(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZ_KINDS))
+	@set -e; for k in $(FUZZ_KINDS); do \
+	  rm -rf $(FUZZ_BUILD)/$$k && mkdir -p $(FUZZ_BUILD)/$$k/corpus && cp tests/fuzz/corpus/$$k/* $(FUZZ_BUILD)/$$k/corpus/; \
+	  echo "fuzz $$k: $(FUZZ_RUNS) runs"; \
+	  ( cd $(FUZZ_BUILD)/$$k && ../fuzz_$$k -runs=$(FUZZ_RUNS) -max_len=4096 -rss_limit_mb=4096 -malloc_limit_mb=2048 \
+	      -print_final_stats=1 corpus > fuzz.log 2>&1 ) || { tail -40 $(FUZZ_BUILD)/$$k/fuzz.log; exit 1; }; \
+	  grep -E 'stat::number_of_executed_units|Done' $(FUZZ_BUILD)/$$k/fuzz.log | tr '\n' ' '; echo; \
+	done
+
+SAN_BUILD  ?= build-san
+SAN_FILTER ?= -VididiLearns.*
+sanitize:
+	+@$(MAKE) --no-print-directory CUDA=0 BUILD=$(SAN_BUILD) CXX=clang++ OPT='-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
+	  LDLIBS='-pthread -lm -fsanitize=address,undefined $(if $(filter 1,$(BLAS)),-lopenblas)' $(SAN_BUILD)/tests
+	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 $(SAN_BUILD)/tests --gtest_filter='$(SAN_FILTER)'

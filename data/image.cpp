@@ -13,7 +13,10 @@
 #include "data/image.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 
@@ -46,14 +49,43 @@ Image decode_image_file(const std::string& path, int channels) {
   return decode_image_memory(bytes.data(), bytes.size(), channels, path);
 }
 
+void write_file(const std::string& path, const std::string& bytes) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) fail(path, std::string("cannot create the file: ") + std::strerror(errno),
+               "check that the folder exists and is writable");
+  const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() && std::fflush(f) == 0;
+  const int err = errno;
+  const bool closed = std::fclose(f) == 0;
+  if (!ok || !closed) {
+    std::remove(path.c_str());
+    fail(path, "writing " + std::to_string(bytes.size()) + " bytes failed: " + std::strerror(ok ? errno : err),
+         "is the disk full?");
+  }
+}
+
+namespace {
+// stb's encoders write through this callback into memory; the file is then
+// written checked by write_file (stb's own file output ignores fwrite/fclose
+// failures, so a full disk left truncated frames without an error).
+void append_bytes(void* context, void* data, int size) {
+  static_cast<std::string*>(context)->append(static_cast<const char*>(data), size_t(size));
+}
+}  // namespace
+
 void write_png(const std::string& path, const Image& img) {
-  if (!stbi_write_png(path.c_str(), img.W, img.H, img.C, img.px.data(), img.W * img.C))
-    fail(path, "cannot write PNG", "check that the folder exists and is writable");
+  std::string bytes;
+  if (!stbi_write_png_to_func(append_bytes, &bytes, img.W, img.H, img.C, img.px.data(), img.W * img.C))
+    fail(path, "cannot encode PNG (" + std::to_string(img.W) + "x" + std::to_string(img.H) + "x" +
+                   std::to_string(img.C) + ")");
+  write_file(path, bytes);
 }
 
 void write_jpeg(const std::string& path, const Image& img, int quality) {
-  if (!stbi_write_jpg(path.c_str(), img.W, img.H, img.C, img.px.data(), quality))
-    fail(path, "cannot write JPEG", "check that the folder exists and is writable");
+  std::string bytes;
+  if (!stbi_write_jpg_to_func(append_bytes, &bytes, img.W, img.H, img.C, img.px.data(), quality))
+    fail(path, "cannot encode JPEG (" + std::to_string(img.W) + "x" + std::to_string(img.H) + "x" +
+                   std::to_string(img.C) + ")");
+  write_file(path, bytes);
 }
 
 AxisResampler make_resampler(double start, double length, int src_n, int dst_n, bool reverse) {

@@ -27,6 +27,9 @@ Image decode_image_memory(const uint8_t* bytes, size_t size, int channels,
                           const std::string& name_for_errors);
 
 void write_png(const std::string& path, const Image& img);
+// Writes `bytes` to `path`, every step checked (open, write, flush, close):
+// a full disk is a DataError naming the file, and the partial file is removed.
+void write_file(const std::string& path, const std::string& bytes);
 void write_jpeg(const std::string& path, const Image& img, int quality = 95);
 
 // One axis of a resampling: output sample o is sum over its taps of

@@ -29,11 +29,17 @@ std::string trim(const std::string& s) {
 }
 
 std::vector<Line> read_lines(const std::string& path, const std::string& hint) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    fail(path, "expected a split file, got a folder", "name the file inside it (e.g. trainlist01.txt)");
   std::ifstream f(path);
   if (!f) fail(path, "cannot open split file", hint);
   std::vector<Line> lines;
   std::string s;
   for (int n = 1; std::getline(f, s); ++n) {
+    if (s.find('\0') != std::string::npos)
+      fail(path + ":" + std::to_string(n), "expected text, got a NUL byte at column " +
+                                               std::to_string(s.find('\0') + 1), "the file is binary or damaged");
     s = trim(s);
     if (!s.empty()) lines.push_back({n, s});
   }

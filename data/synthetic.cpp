@@ -8,7 +8,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
+#include <exception>
+#include <mutex>
 #include <thread>
 
 #include "data/error.h"
@@ -216,33 +217,51 @@ size_t export_synthetic(const SyntheticConfig& train, const SyntheticConfig& tes
   namespace fs = std::filesystem;
   const SyntheticDynamics sets[2] = {SyntheticDynamics(train), SyntheticDynamics(test)};
   std::atomic<size_t> written{0};
+  // A worker's exception must not escape its thread (std::terminate): the
+  // first one is kept, the other workers stop at their next video, and the
+  // caller rethrows it after the join.
+  std::mutex error_mutex;
+  std::exception_ptr error;
+  std::atomic<bool> failed{false};
   for (const SyntheticDynamics& set : sets) {
     std::atomic<size_t> next{0};
     auto work = [&] {
-      for (size_t v; (v = next++) < set.size();) {
-        const std::string dir = root + "/" + set.video_path(v);
-        fs::create_directories(dir);
-        const Clip clip = set.render(v);
-        Image frame(clip.H, clip.W, 3);
-        for (int t = 0; t < clip.T; ++t) {
-          std::copy(clip.frame(t), clip.frame(t) + clip.frame_size(), frame.px.begin());
-          char name[32];
-          std::snprintf(name, sizeof name, "/img_%05d.jpg", t + 1);
-          write_jpeg(dir + name, frame, jpeg_quality);
-          ++written;
+      try {
+        for (size_t v; !failed && (v = next++) < set.size();) {
+          const std::string dir = root + "/" + set.video_path(v);
+          std::error_code ec;
+          fs::create_directories(dir, ec);
+          if (ec) fail(dir, "cannot create the frame folder: " + ec.message(), "check that --out is a writable folder");
+          const Clip clip = set.render(v);
+          Image frame(clip.H, clip.W, 3);
+          for (int t = 0; t < clip.T; ++t) {
+            std::copy(clip.frame(t), clip.frame(t) + clip.frame_size(), frame.px.begin());
+            char name[32];
+            std::snprintf(name, sizeof name, "/img_%05d.jpg", t + 1);
+            write_jpeg(dir + name, frame, jpeg_quality);
+            ++written;
+          }
         }
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+        failed = true;
       }
     };
     std::vector<std::thread> pool;
     for (unsigned i = 0; i < std::max(1u, std::thread::hardware_concurrency()); ++i) pool.emplace_back(work);
     for (std::thread& th : pool) th.join();
+    if (error) std::rethrow_exception(error);
   }
   const auto& classes = SyntheticDynamics::motion_classes();
-  std::ofstream ind(root + "/classInd.txt"), tr(root + "/trainlist01.txt"), te(root + "/testlist01.txt");
-  for (size_t i = 0; i < classes.size(); ++i) ind << i + 1 << " " << classes[i] << "\n";
-  for (size_t v = 0; v < sets[0].size(); ++v) tr << sets[0].video_path(v) << ".avi " << sets[0].label(v) + 1 << "\n";
-  for (size_t v = 0; v < sets[1].size(); ++v) te << sets[1].video_path(v) << ".avi\n";
-  if (!ind || !tr || !te) fail(root, "cannot write split files", "check that the folder is writable");
+  std::string ind, tr, te;
+  for (size_t i = 0; i < classes.size(); ++i) ind += std::to_string(i + 1) + " " + classes[i] + "\n";
+  for (size_t v = 0; v < sets[0].size(); ++v)
+    tr += sets[0].video_path(v) + ".avi " + std::to_string(sets[0].label(v) + 1) + "\n";
+  for (size_t v = 0; v < sets[1].size(); ++v) te += sets[1].video_path(v) + ".avi\n";
+  write_file(root + "/classInd.txt", ind);
+  write_file(root + "/trainlist01.txt", tr);
+  write_file(root + "/testlist01.txt", te);
   return written;
 }
 

@@ -4,9 +4,11 @@
 #include "layers/checkpoint.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -229,6 +231,12 @@ class Reader {
 };
 
 std::vector<unsigned char> read_file(const std::string& path) {
+  struct stat st {};
+  VD_CHECK(::stat(path.c_str(), &st) == 0, "checkpoint: cannot open " << path << ": " << std::strerror(errno)
+                                                                      << "; hint: check the path");
+  if (S_ISDIR(st.st_mode))
+    throw UsageError("checkpoint " + path + ": expected a file, got a folder; hint: name the checkpoint file "
+                     "inside it, e.g. " + path + "/checkpoint.vdc");
   std::ifstream f(path, std::ios::binary);
   VD_CHECK(f.good(), "checkpoint: cannot open " << path << "; hint: check the path");
   f.seekg(0, std::ios::end);
@@ -239,6 +247,28 @@ std::vector<unsigned char> read_file(const std::string& path) {
   if (size > 0) f.read(reinterpret_cast<char*>(bytes.data()), size);
   VD_CHECK(f.good() || size == 0, "checkpoint: reading " << path << " failed");
   return bytes;
+}
+
+// Index of the first NaN or infinity among `n` values of dtype `code` at
+// `src`, or -1 when all are finite.
+int64_t first_non_finite(const unsigned char* src, uint64_t n, uint8_t code) {
+  for (uint64_t i = 0; i < n; ++i) {
+    bool finite;
+    if (code == kF32) {
+      float v;
+      std::memcpy(&v, src + 4 * i, 4);
+      finite = std::isfinite(v);
+    } else if (code == kF64) {
+      double v;
+      std::memcpy(&v, src + 8 * i, 8);
+      finite = std::isfinite(v);
+    } else {  // bf16: the exponent bits all set is inf or NaN
+      const unsigned hi = src[2 * i + 1], lo = src[2 * i];
+      finite = ((hi << 8 | lo) & 0x7F80u) != 0x7F80u;
+    }
+    if (!finite) return int64_t(i);
+  }
+  return -1;
 }
 
 }  // namespace
@@ -307,6 +337,12 @@ Checkpoint parse_checkpoint(const std::vector<unsigned char>& bytes, const std::
       return name.compare(0, prefix.size(), prefix) == 0 ? name.substr(prefix.size()) : std::string();
     };
     if (code <= kBF16) {
+      const int64_t bad = first_non_finite(src, numel, code);
+      if (bad >= 0)
+        throw UsageError("checkpoint " + path + ": tensor '" + name + "' (shape " + shape_str(shape) +
+                         ") holds NaN or inf at element " + std::to_string(bad) +
+                         "; expected finite values; hint: the run that wrote it diverged, use an earlier "
+                         "checkpoint");
       Tensor t = Tensor::empty(shape, dtype_of_code(code));
       if (nbytes) std::memcpy(t.data_ptr(), src, nbytes);
       std::string key;
@@ -323,6 +359,11 @@ Checkpoint parse_checkpoint(const std::vector<unsigned char>& bytes, const std::
     if (code == kI64)
       for (int k = 0; k < 8; ++k) v |= uint64_t(src[k]) << (8 * k);
     if (name == "meta/step" && code == kI64) {
+      // Steps are counted in int64 and logged as JSON numbers: beyond 2^53 a
+      // step is no longer exact, and a negative one is a damaged file.
+      if (v >= (uint64_t(1) << 53))
+        throw UsageError("checkpoint " + path + ": meta/step is " + std::to_string(int64_t(v)) +
+                         "; expected a step in [0, 2^53); hint: the file is damaged");
       ck.meta.step = int64_t(v), has_step = true;
     } else if (name == "meta/seed" && code == kI64) {
       ck.meta.seed = v, has_seed = true;

@@ -61,7 +61,7 @@ TEST(CliCommands, ShowWritesThePicture) {
 }
 
 TEST(CliCommands, RetrieveOnExportedFramesThenFromSavedFeatures) {
-  const std::string run_dir = ::testing::TempDir() + "cli_retrieve_run";
+  const std::string run_dir = fresh_dir("cli_retrieve_run");
   const std::string feat = ::testing::TempDir() + "cli_feats";
   Result r = cli(with({"retrieve", "--dataset", "ucf101", "--data_root", exported(), "--out", run_dir,
                        "--save_features", feat, "--ks", "1,5"},

@@ -48,8 +48,8 @@ std::string read(const std::string& path) {
 }  // namespace
 
 TEST(CliPretrain, StoppedAndResumedEqualsUninterrupted) {
-  const std::string whole = ::testing::TempDir() + "cli_pretrain_whole";
-  const std::string parts = ::testing::TempDir() + "cli_pretrain_parts";
+  const std::string whole = fresh_dir("cli_pretrain_whole");
+  const std::string parts = fresh_dir("cli_pretrain_parts");
   Result a = cli(pretrain_args(whole));
   ASSERT_EQ(a.code, 0) << a.err;
   for (const char* f : {"config.txt", "run.json", "metrics.jsonl", "loss.png", "checkpoint.vdc", "report.md"})
@@ -105,8 +105,8 @@ TEST(CliPretrain, StoppedAndResumedEqualsUninterrupted) {
 // loaded strictly: a missing or extra tensor is refused in one line naming
 // the tensors and hinting at --blocks.
 TEST(CliPretrain, CheckpointModelCardBuildsTheEvaluationEncoder) {
-  const std::string shallow = ::testing::TempDir() + "cli_pretrain_blocks_1111";
-  const std::string deep = ::testing::TempDir() + "cli_pretrain_blocks_1112";
+  const std::string shallow = fresh_dir("cli_pretrain_blocks_1111");
+  const std::string deep = fresh_dir("cli_pretrain_blocks_1112");
   const std::vector<std::string> w8{"--width_divisor", "8", "--steps", "2"};
   ASSERT_EQ(cli(pretrain_args(shallow, with(w8, {"--blocks", "1,1,1,1"}))).code, 0);
   ASSERT_EQ(cli(pretrain_args(deep, with(w8, {"--blocks", "1,1,1,2"}))).code, 0);
@@ -167,7 +167,7 @@ TEST(CliPretrain, CheckpointModelCardBuildsTheEvaluationEncoder) {
 // directory; a file without vididi's metadata (torchvision's own weights) is
 // built from the keys and refused, naming the tensor, when they do not fit.
 TEST(CliExport, SafetensorsRoundTripThroughTheEvaluation) {
-  const std::string run = ::testing::TempDir() + "cli_export_run";
+  const std::string run = fresh_dir("cli_export_run");
   ASSERT_EQ(cli(pretrain_args(run, {"--steps", "2", "--blocks", "1,1,1,1"})).code, 0);
   Result ex = cli({"export", "--checkpoint", run});
   ASSERT_EQ(ex.code, 0) << ex.err;
@@ -196,7 +196,7 @@ TEST(CliExport, SafetensorsRoundTripThroughTheEvaluation) {
 }
 
 TEST(CliPretrain, Errors) {
-  const std::string out = ::testing::TempDir() + "cli_pretrain_errors";
+  const std::string out = fresh_dir("cli_pretrain_errors");
   expect_one_line_error(cli(pretrain_args(out, {"--bogus", "1"})), "unknown key 'bogus'");
   expect_one_line_error(cli(pretrain_args(out, {"--batch", "x"})), "'batch'");
   expect_one_line_error(cli(pretrain_args(out, {"--batch", "1"})), "batch norm needs >= 2");
@@ -246,7 +246,7 @@ TEST(CliBench, Errors) {
 }
 
 TEST(CliDemo, TinyRunPrintsThreeRowsWithIntervalsAndWritesReports) {
-  const std::string dir = ::testing::TempDir() + "cli_demo";
+  const std::string dir = fresh_dir("cli_demo");
   Result r = cli(with(with({"demo", "--steps", "2", "--clips", "1", "--seeds", "0,1", "--out", dir}, kTinyData),
                       kTinyTrain));
   ASSERT_EQ(r.code, 0) << r.err;
@@ -270,7 +270,7 @@ TEST(CliDemo, TinyRunPrintsThreeRowsWithIntervalsAndWritesReports) {
   EXPECT_NE(report.find("](recall.png)"), std::string::npos) << report;
   EXPECT_NE(report.find("](seed0/vididi/report.md)"), std::string::npos) << report;
   // One seed: the mean alone, and it says there is no interval.
-  Result one = cli(with(with({"demo", "--steps", "2", "--clips", "1", "--seeds", "3", "--out", dir + "_one"},
+  Result one = cli(with(with({"demo", "--steps", "2", "--clips", "1", "--seeds", "3", "--out", fresh_dir("cli_demo_one")},
                              kTinyData), kTinyTrain));
   ASSERT_EQ(one.code, 0) << one.err;
   EXPECT_NE(one.out.find("(one seed: no interval"), std::string::npos) << one.out;
@@ -288,4 +288,26 @@ TEST(CliDocs, ConfigMdHoldsEveryHelpText) {
     EXPECT_NE(doc.find(r.out), std::string::npos)
         << "docs/CONFIG.md is out of date for `vididi " << c.name << " --help`; regenerate it (see its header)";
   }
+}
+
+TEST(CliPretrain, RefusesAFolderHoldingARunUnlessResumeOrOverwrite) {
+  const std::string out = fresh_dir("cli_pretrain_again");
+  ASSERT_EQ(cli(pretrain_args(out)).code, 0);
+  const std::string before = read(out + "/metrics.jsonl");
+  Result again = cli(pretrain_args(out));
+  EXPECT_EQ(again.code, 1);
+  EXPECT_EQ(again.err, "vididi pretrain: error: out: " + out +
+                           " already holds a run (checkpoint.vdc); expected a new or empty folder; hint: --resume "
+                           "auto continues that run, --overwrite true replaces it, or choose another --out\n");
+  EXPECT_EQ(read(out + "/metrics.jsonl"), before);  // nothing lost
+  std::remove((out + "/checkpoint.vdc").c_str());    // metrics alone are a run too
+  EXPECT_NE(cli(pretrain_args(out)).err.find("already holds a run (metrics.jsonl)"), std::string::npos);
+  Result over = cli(pretrain_args(out, {"--overwrite", "true"}));
+  EXPECT_EQ(over.code, 0) << over.err;
+  EXPECT_EQ(losses(out).size(), 3u);
+  // A demo into a folder holding a run is refused the same way.
+  const std::string demo = fresh_dir("cli_demo_again");
+  ASSERT_EQ(::system(("mkdir -p " + demo + "/vididi && touch " + demo + "/vididi/metrics.jsonl").c_str()), 0);
+  Result d = cli(with(with({"demo", "--steps", "2", "--clips", "1", "--out", demo}, kTinyData), kTinyTrain));
+  EXPECT_NE(d.err.find("already holds a run (metrics.jsonl)"), std::string::npos) << d.err;
 }

@@ -4,6 +4,9 @@
 #pragma once
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include <sstream>
 #include <string>
@@ -40,6 +43,15 @@ inline void expect_one_line_error(const Result& r, const std::string& needle) {
 inline std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
+}
+
+// A run folder of this test process, removed first: a run refuses an `out`
+// that already holds one (--resume or --overwrite), so reruns of the suite
+// and concurrent suites must not share or reuse folders.
+inline std::string fresh_dir(const std::string& name) {
+  const std::string d = ::testing::TempDir() + name + "_" + std::to_string(::getpid());
+  std::filesystem::remove_all(d);
+  return d;
 }
 
 }  // namespace cli_test

@@ -1,6 +1,8 @@
 // vididi/files.cpp: checked folder creation and atomic text writes (see files.h).
 #include "vididi/files.h"
 
+#include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "core/errors.h"
 
@@ -51,6 +54,31 @@ void write_text(const std::string& path, const std::string& text) {
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     std::remove(tmp.c_str());
     throw UsageError("cannot write " + path + ": " + std::strerror(errno), "out", path);
+  }
+}
+
+void remove_stale_temporaries(const std::string& dir, const std::function<void(const std::string&)>& say) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return;  // no folder yet: nothing stale
+  std::vector<std::string> stale;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    const size_t k = name.rfind(".tmp.");
+    if (k == std::string::npos || k == 0) continue;
+    const std::string pid_text = name.substr(k + 5);
+    if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9)
+      continue;
+    const pid_t pid = pid_t(std::stol(pid_text));  // at most 9 digits: fits
+    if (pid == ::getpid() || (::kill(pid, 0) == 0 || errno == EPERM)) continue;  // its writer still runs
+    stale.push_back(name);
+  }
+  ::closedir(d);
+  for (const std::string& name : stale) {
+    const std::string path = dir + "/" + name;
+    if (std::remove(path.c_str()) == 0)
+      say("removed stale temporary " + path + " (left by an interrupted write)");
+    else
+      say("warning: cannot remove stale temporary " + path + ": " + std::strerror(errno));
   }
 }
 

@@ -5,6 +5,7 @@
 // loss-curve plot (loss.png). Also the progress line. Not here: the loop.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,12 +36,19 @@ std::string cuda_versions();
 void write_run_files(const std::string& dir, const std::string& config_text, uint64_t seed,
                      const Device& device, const std::string& extra_json = "", bool resumed = false);
 
+// Receives warnings ("warning: FILE:LINE: ..."); empty = printed to stderr.
+using Warn = std::function<void(const std::string&)>;
+
 // One JSON line for a step.
 std::string to_json(const StepRecord& r);
-// Parses lines written by to_json (for resume and plots); unknown keys kept as terms.
-std::vector<StepRecord> read_metrics(const std::string& path);
-// Keeps only the records with step < `step` (resume rewinds the log to its checkpoint).
-void truncate_metrics(const std::string& path, int64_t step);
+// Parses lines written by to_json (for resume and plots); unknown keys kept as
+// terms. A line that is not one whole object (the torn last line of a killed
+// run, a bad number) is dropped with a warning naming file and line.
+std::vector<StepRecord> read_metrics(const std::string& path, const Warn& warn = {});
+// Keeps only the records with step < `step` (resume rewinds the log to its
+// checkpoint), rewriting the file atomically: torn lines are dropped (with
+// the warning) and every kept line ends in a newline.
+void truncate_metrics(const std::string& path, int64_t step, const Warn& warn = {});
 // loss.png: total loss and each term against the step (log axis when all positive).
 void plot_losses(const std::string& path, const std::vector<StepRecord>& records);
 

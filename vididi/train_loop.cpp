@@ -3,7 +3,9 @@
 #include "vididi/train_loop.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 
@@ -55,7 +57,18 @@ TrainResult train(Trainer& trainer, std::shared_ptr<const data::VideoSource> sou
   TrainResult res;
   res.total_steps = total;
   const bool write = !c.out.empty();
+  // Warnings about the run directory go to stderr, quiet or not.
+  auto notice = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
   const std::string ckpt = c.out + "/checkpoint.vdc", metrics = c.out + "/metrics.jsonl";
+  if (write) {
+    remove_stale_temporaries(c.out, notice);
+    if (c.resume.empty() && !c.overwrite && (path_exists(ckpt) || path_exists(metrics)))
+      throw UsageError("out: " + c.out + " already holds a run (" +
+                           (path_exists(ckpt) ? std::string("checkpoint.vdc") : std::string("metrics.jsonl")) +
+                           "); expected a new or empty folder; hint: --resume auto continues that run, "
+                           "--overwrite true replaces it, or choose another --out",
+                       "out", c.out);
+  }
   std::string resume = c.resume;
   if (resume == "auto") resume = write && path_exists(ckpt) ? ckpt : "";
   if (!resume.empty() && !path_exists(resume))
@@ -70,7 +83,7 @@ TrainResult train(Trainer& trainer, std::shared_ptr<const data::VideoSource> sou
                         std::to_string(sch.encoder_passes_per_video()) + ", \"parameters\": " +
                         std::to_string(trainer.model().parameter_count()),
                     start > 0);
-    truncate_metrics(metrics, start);
+    truncate_metrics(metrics, start, [&](const std::string& l) { notice(l + " (repaired)"); });
   }
   res.first_step = start;
   const int64_t end = c.stop_after > 0 ? std::min(total, c.stop_after) : total;
@@ -94,7 +107,10 @@ TrainResult train(Trainer& trainer, std::shared_ptr<const data::VideoSource> sou
                 std::to_string(c.log_every));
 
   std::ofstream log;
-  if (write) log.open(metrics, std::ios::app);
+  if (write) {
+    log.open(metrics, std::ios::app | std::ios::binary);
+    if (!log) throw UsageError("cannot open " + metrics + " for appending: " + std::strerror(errno), "out", metrics);
+  }
   const auto t0 = Clock::now();
   for (int64_t step = start; step < end; ++step) {
     const auto ts = Clock::now();
@@ -125,6 +141,7 @@ TrainResult train(Trainer& trainer, std::shared_ptr<const data::VideoSource> sou
   if (write) {
     trainer.save(ckpt, res.steps_done);
     log.close();
+    if (log.fail()) throw UsageError("cannot write " + metrics + " (closing failed; disk full?)", "out", metrics);
     plot_losses(c.out + "/loss.png", read_metrics(metrics));
     trainer.say("run directory " + c.out + ": config.txt run.json metrics.jsonl loss.png checkpoint.vdc");
   }

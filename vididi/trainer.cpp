@@ -7,6 +7,9 @@
 #include <sstream>
 
 #include "autograd/functions.h"
+#include "autograd/node.h"
+#include "core/ops.h"
+#include "core/parse.h"
 #include "core/random.h"
 #include "layers/checkpoint.h"
 #include "layers/optim/adamw.h"
@@ -50,6 +53,24 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const TrainConfig& c, const nn:
       groups, optim::AdamWOptions(c.lr).betas(c.beta1, c.beta2).weight_decay(c.weight_decay));
 }
 }  // namespace
+
+std::string first_non_finite(const nn::NamedTensors& tensors) {
+  autograd::NoGradGuard no_grad;
+  // x - x is 0 for a finite x and NaN for NaN or +-inf, so the sum of all
+  // such differences is finite exactly when every value is (no overflow).
+  Tensor total;
+  for (const auto& [name, t] : tensors) {
+    if (!t.defined() || t.numel() == 0) continue;
+    Tensor s = ops::reduce(ReduceOp::Sum, ops::to_dtype(t - t, DType::F32), {}, false);
+    total = total.defined() ? total + ops::to_device(s, total.device()) : s;
+  }
+  if (!total.defined() || std::isfinite(total.item())) return "";
+  for (const auto& [name, t] : tensors)
+    if (t.defined() && t.numel() > 0 &&
+        !std::isfinite(ops::reduce(ReduceOp::Sum, ops::to_dtype(t - t, DType::F32), {}, false).item()))
+      return name;
+  return "(a tensor)";  // not reached: the sum above was not finite
+}
 
 Trainer::Trainer(TrainConfig config, int64_t total_steps, std::function<void(const std::string&)> print)
     : config_(std::move(config)), total_steps_(total_steps), print_(std::move(print)) {
@@ -125,15 +146,24 @@ StepRecord Trainer::train_step(const Tensor& xa, const Tensor& xb, int64_t step)
   if (!std::isfinite(rec.loss)) {
     std::ostringstream terms;
     for (const auto& kv : rec.terms) terms << " " << kv.first << "=" << kv.second;
-    const std::string last = last_checkpoint_.empty()
-                                 ? "none written yet"
-                                 : last_checkpoint_ + " (after step " + std::to_string(last_checkpoint_step_) + ")";
     VD_FAIL("training stopped: the loss is " << rec.loss << " at step " << step << " (pair " << rec.pair << ";"
-                                             << terms.str() << "); last good checkpoint: " << last
+                                             << terms.str() << "); last good checkpoint: " << last_good()
                                              << "; hint: lower lr, set grad_clip, or check the input data");
   }
   optimizer_->zero_grad();
   loss.backward();
+  const bool check = config_.nan_check_every > 0 && step % config_.nan_check_every == 0;
+  auto stop = [&](const std::string& what, const std::string& name) {
+    VD_FAIL("training stopped: " << what << " '" << name << "' holds NaN or inf at step " << step << " (pair "
+                                 << rec.pair << "; loss " << rec.loss << "); last good checkpoint: " << last_good()
+                                 << "; hint: lower lr, set grad_clip, or check the input data");
+  };
+  if (check) {
+    nn::NamedTensors grads;
+    for (const auto& [name, p] : model_->trainable_parameters()) grads.emplace_back(name, p.grad());
+    const std::string bad = first_non_finite(grads);
+    if (!bad.empty()) stop("the gradient of", bad);
+  }
   if (config_.grad_clip > 0) optim::clip_grad_norm(model_->trainable_parameters(), config_.grad_clip);
   optim::WarmupCosine lr(config_.lr, config_.final_lr, config_.warmup_steps, std::max<int64_t>(1, total_steps_));
   rec.lr = lr(step);
@@ -143,7 +173,16 @@ StepRecord Trainer::train_step(const Tensor& xa, const Tensor& xb, int64_t step)
     rec.momentum = byol_momentum(step, total_steps_, config_.byol_momentum);
     model_->update_target(rec.momentum);
   }
+  if (check) {
+    const std::string bad = first_non_finite(model_->state_dict());
+    if (!bad.empty()) stop("after the update, parameter or buffer", bad);
+  }
   return rec;
+}
+
+std::string Trainer::last_good() const {
+  return last_checkpoint_.empty() ? "none written yet"
+                                  : last_checkpoint_ + " (after step " + std::to_string(last_checkpoint_step_) + ")";
 }
 
 void Trainer::save(const std::string& path, int64_t steps_done) {
@@ -173,8 +212,17 @@ int64_t Trainer::restore(const std::string& path) {
   CheckpointMeta meta = load_checkpoint(path, *model_, optimizer_.get());
   auto g = meta.extra.find("generator");
   if (g != meta.extra.end()) {
+    // "seed:counter", both decimal (save() writes it); checked, never std::stoull.
     const size_t colon = g->second.find(':');
-    default_generator().set_state(std::stoull(g->second.substr(0, colon)), std::stoull(g->second.substr(colon + 1)));
+    int64_t seed = 0, counter = 0;
+    std::string why = colon == std::string::npos ? "expected 'seed:counter'"
+                                                  : parse_integer(g->second.substr(0, colon), 0, INT64_MAX, &seed);
+    if (why.empty()) why = parse_integer(g->second.substr(colon + 1), 0, INT64_MAX, &counter);
+    if (!why.empty())
+      throw UsageError("checkpoint " + path + ": meta/extra/generator = '" + g->second + "': " + why +
+                           "; hint: the checkpoint's metadata is damaged",
+                       "resume", path);
+    default_generator().set_state(uint64_t(seed), uint64_t(counter));
   }
   last_checkpoint_ = path;
   last_checkpoint_step_ = meta.step;

@@ -26,6 +26,11 @@ class Optimizer;
 
 namespace vd::vididi {
 
+// The name of the first tensor of `tensors` holding a NaN or an infinity, or
+// "" when all are finite (undefined tensors are skipped). One reduction per
+// tensor on its own device and one host synchronisation when all are finite.
+std::string first_non_finite(const nn::NamedTensors& tensors);
+
 class Trainer {
  public:
   // Validates `config` (no dataset needed), resolves the device, seeds and
@@ -35,8 +40,10 @@ class Trainer {
   ~Trainer();
 
   // One optimisation step on clip batches xa, xb: [N, T + k, H, W, C] on the
-  // device; `step` picks the pair(s) and the learning rate. Throws on a
-  // non-finite loss, naming the step and the last good checkpoint.
+  // device; `step` picks the pair(s) and the learning rate. Throws vd::Error
+  // on a non-finite loss, and (every config.nan_check_every steps) on a
+  // non-finite gradient or parameter/buffer after the update, naming the
+  // step, the first such tensor and the last good checkpoint.
   StepRecord train_step(const Tensor& xa, const Tensor& xb, int64_t step);
 
   // Writes the checkpoint atomically (the previous file stays until the rename).
@@ -64,6 +71,8 @@ class Trainer {
   DerivativeOptions derivatives_;
   std::shared_ptr<SSLModel> model_;
   std::unique_ptr<optim::Optimizer> optimizer_;
+  std::string last_good() const;  // "PATH (after step N)" or "none written yet"
+
   std::string last_checkpoint_;
   int64_t last_checkpoint_step_ = -1;
 };

@@ -70,11 +70,16 @@ void train_keys(Settings& s, TrainConfig& c, const std::vector<std::string>& ski
   all.add("warmup_steps", c.warmup_steps, "linear warm-up steps from 0").range(0, 1e12);
   all.add("exclude_bias_bn", c.exclude_bias_bn, "no weight decay / LARS adaptation for biases and BN parameters");
   all.add("grad_clip", c.grad_clip, "clip the global gradient norm to this (0 = off)").range(0, 1e9);
+  all.add("nan_check_every", c.nan_check_every,
+          "check gradients and parameters for NaN/inf every this many steps (0 = the loss only)")
+      .range(0, 1e12);
   device_keys(all, c.device, c.precision);
   all.add("seed", c.seed, "seed of initialisation, data sampling, augmentation and the random schedule");
   all.add("out", c.out, "run directory (empty = write nothing)").path();
   all.add("log_every", c.log_every, "progress line every this many steps").range(1, 1e12);
   all.add("checkpoint_every", c.checkpoint_every, "steps between checkpoints (0 = only at the end)").range(0, 1e12);
+  all.add("overwrite", c.overwrite,
+          "start afresh in an out folder that already holds a run (its checkpoint and metrics are replaced)");
   all.add("resume", c.resume, "checkpoint to resume from, or auto (<out>/checkpoint.vdc when present)").path();
   all.add("stop_after", c.stop_after, "stop after this many steps in total, saving a checkpoint (0 = run to the end)")
       .range(0, 1e12);

@@ -69,6 +69,7 @@ struct TrainConfig {
   int64_t warmup_steps = 10;
   bool exclude_bias_bn = true;  // no weight decay (and no LARS adaptation) for rank <= 1 tensors
   double grad_clip = 0;         // > 0: clip the global gradient norm to this
+  int64_t nan_check_every = 1;  // gradients and parameters checked finite every this many steps (0 = loss only)
   // --- machine
   std::string device = "auto";     // auto | cpu | cuda | cuda:N
   std::string precision = "fp32";  // fp32 | tf32 | bf16 (GPU only beyond fp32)
@@ -77,6 +78,7 @@ struct TrainConfig {
   std::string out;                 // run directory ("" = nothing written)
   int64_t log_every = 10;          // progress line every this many steps
   int64_t checkpoint_every = 0;    // steps between checkpoints (0 = only at the end)
+  bool overwrite = false;          // start afresh in an `out` that already holds a run
   std::string resume;              // checkpoint path, or "auto" = <out>/checkpoint.vdc if present
   int64_t stop_after = 0;          // > 0: stop (with a checkpoint) after this many steps in total
   bool quiet = false;              // no progress lines

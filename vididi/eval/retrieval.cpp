@@ -1,13 +1,12 @@
 // vididi/eval/retrieval.cpp: video embeddings, cosine ranking with
-// deterministic ties, R@k, the feature file reader/writer, table and JSON
-// printing. Everything here is plain host arithmetic on float vectors.
+// deterministic ties, R@k, table and JSON printing (the feature file
+// reader/writer is feature_file.cpp). Everything here is plain host arithmetic on float vectors.
 #include "vididi/eval/retrieval.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <iomanip>
 #include <limits>
 #include <numeric>
@@ -50,83 +49,6 @@ std::vector<float> VideoFeatures::video_embeddings() const {
     for (int64_t d = 0; d < dim; ++d) out[v * dim + d] = float(acc[d] * inv);
   }
   return out;
-}
-
-// --- file format -------------------------------------------------------------
-
-namespace {
-const char kMagic[8] = {'V', 'D', 'F', 'E', 'A', 'T', '0', '1'};
-
-template <class T> void put(std::ofstream& os, T v) { os.write(reinterpret_cast<const char*>(&v), sizeof(T)); }
-void put_str(std::ofstream& os, const std::string& s) {
-  put<uint32_t>(os, uint32_t(s.size()));
-  os.write(s.data(), std::streamsize(s.size()));
-}
-template <class T> T get(std::ifstream& is, const std::string& path) {
-  T v{};
-  is.read(reinterpret_cast<char*>(&v), sizeof(T));
-  VD_CHECK(is.good(), "load_features: " << path << " ends early; hint: the file is truncated");
-  return v;
-}
-std::string get_str(std::ifstream& is, const std::string& path) {
-  uint32_t n = get<uint32_t>(is, path);
-  VD_CHECK(n < (1u << 20), "load_features: " << path << ": expected a name under 1 MiB, got "
-                                             << n << " bytes; hint: the file is corrupt");
-  std::string s(n, '\0');
-  is.read(&s[0], n);
-  VD_CHECK(is.good(), "load_features: " << path << " ends early; hint: the file is truncated");
-  return s;
-}
-}  // namespace
-
-void save_features(const VideoFeatures& f, const std::string& path) {
-  f.validate("save_features");
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
-    VD_CHECK(os.good(), "save_features: cannot open " << tmp << " for writing; hint: does the folder exist?");
-    os.write(kMagic, 8);
-    put<int64_t>(os, f.videos);
-    put<int64_t>(os, f.clips);
-    put<int64_t>(os, f.dim);
-    put<int64_t>(os, int64_t(f.class_names.size()));
-    for (const auto& c : f.class_names) put_str(os, c);
-    for (int64_t v = 0; v < f.videos; ++v) {
-      put<int32_t>(os, f.labels[v]);
-      put_str(os, f.names.empty() ? std::string() : f.names[v]);
-    }
-    os.write(reinterpret_cast<const char*>(f.data.data()), std::streamsize(f.data.size() * sizeof(float)));
-    VD_CHECK(os.good(), "save_features: writing " << tmp << " failed; hint: is the disk full?");
-  }
-  VD_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0,
-           "save_features: cannot rename " << tmp << " to " << path);
-}
-
-VideoFeatures load_features(const std::string& path) {
-  std::ifstream is(path, std::ios::binary);
-  VD_CHECK(is.good(), "load_features: cannot open " << path << "; hint: write it with `vididi retrieve --save_features`");
-  char magic[8];
-  is.read(magic, 8);
-  VD_CHECK(is.good() && std::memcmp(magic, kMagic, 8) == 0,
-           "load_features: " << path << ": expected magic VDFEAT01; hint: not a vididi feature file");
-  VideoFeatures f;
-  f.videos = get<int64_t>(is, path);
-  f.clips = get<int64_t>(is, path);
-  f.dim = get<int64_t>(is, path);
-  int64_t classes = get<int64_t>(is, path);
-  VD_CHECK(f.videos >= 0 && f.clips >= 1 && f.dim >= 1 && classes >= 0 && f.videos < (1LL << 31) &&
-               f.dim < (1LL << 24) && f.clips < (1LL << 16),
-           "load_features: " << path << ": implausible header videos=" << f.videos << " clips="
-                             << f.clips << " dim=" << f.dim << " classes=" << classes);
-  for (int64_t c = 0; c < classes; ++c) f.class_names.push_back(get_str(is, path));
-  for (int64_t v = 0; v < f.videos; ++v) {
-    f.labels.push_back(get<int32_t>(is, path));
-    f.names.push_back(get_str(is, path));
-  }
-  f.data.resize(size_t(f.videos * f.clips * f.dim));
-  is.read(reinterpret_cast<char*>(f.data.data()), std::streamsize(f.data.size() * sizeof(float)));
-  VD_CHECK(is.good(), "load_features: " << path << " ends early; hint: the file is truncated");
-  return f;
 }
 
 // --- ranking and recall ---------------------------------------------------------

@@ -34,9 +34,16 @@ struct VideoFeatures {
 //   per class:  uint32 length, bytes (class name)
 //   per video:  int32 label, uint32 length, bytes (name)
 //   float32  data[videos * clips * dim]
-// Writes to path + ".tmp" then renames, so a reader never sees half a file.
+// Writes to path + ".tmp.PID", every write, the flush, fsync and close
+// checked (a full disk is a UsageError naming the file), then renames, so a
+// reader never sees half a file. The reader (vididi/eval/feature_file.cpp)
+// bounds every size by the file's size before allocating, refuses NaN/inf
+// values and labels outside [0, num_classes), each as a UsageError naming
+// the file.
 void save_features(const VideoFeatures& f, const std::string& path);
 VideoFeatures load_features(const std::string& path);
+// The same from a whole file's bytes (`path` names it in errors; fuzzed).
+VideoFeatures parse_features(const std::string& bytes, const std::string& path);
 
 struct RecallResult {
   std::vector<int> ks;           // e.g. 1, 5, 10, 20, 50
