@@ -17,16 +17,7 @@
 namespace vd::data {
 namespace {
 
-// Runs a shell command; returns its exit status and puts stdout+stderr in out.
-int shell(const std::string& cmd, std::string& out) {
-  out.clear();
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return -1;
-  char buf[512];
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  const int status = pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+using testing::shell;
 
 TEST(DataPrepare, FfmpegExtractionLoadsThroughTheDataset) {
   std::string out;

