@@ -46,7 +46,8 @@ bool read_video_index(const std::string& cache_path, int64_t size, int64_t mtime
   std::string key;
   int timestamped = 1, n = -1;
   while (n < 0 && in >> key) {
-    if (key == "file") in >> idx.file_size >> idx.file_mtime_ns;
+    if (key[0] == '#') std::getline(in, key);
+    else if (key == "file") in >> idx.file_size >> idx.file_mtime_ns;
     else if (key == "codec") in >> idx.codec >> idx.width >> idx.height;
     else if (key == "time_base") in >> idx.tb_num >> idx.tb_den;
     else if (key == "fps") in >> idx.fps;

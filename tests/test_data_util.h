@@ -60,10 +60,11 @@ inline void expect_data_error(const std::function<void()>& f, const std::vector<
   }
 }
 
-// Runs a shell command; returns its exit status and puts stdout+stderr in out.
-inline int shell(const std::string& cmd, std::string& out) {
+// Runs a shell command; returns its exit status and puts stdout+stderr (or,
+// with merge_stderr = false, stdout alone) in out.
+inline int shell(const std::string& cmd, std::string& out, bool merge_stderr = true) {
   out.clear();
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  FILE* p = popen((merge_stderr ? cmd + " 2>&1" : cmd).c_str(), "r");
   if (!p) return -1;
   char buf[512];
   size_t got;

@@ -11,7 +11,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "data/open_source.h"
 #include "data/video_decode.h"
@@ -34,7 +37,7 @@ struct Raw {
 Raw reference(const std::string& file, int w, int h, const std::string& extra = "") {
   std::string out;
   EXPECT_EQ(shell("ffmpeg -nostdin -loglevel error -i " + file + " -fps_mode passthrough " + extra +
-                      " -f rawvideo -pix_fmt rgb24 - 2>/dev/null", out), 0) << file;
+                      " -f rawvideo -pix_fmt rgb24 - 2>/dev/null", out, false), 0) << file;
   Raw r;
   r.px = out;
   r.frames = int(out.size() / (size_t(w) * h * 3));
@@ -207,6 +210,131 @@ TEST_F(DataVideo, ShortSideScalesLikeFfmpegsScaleFilter) {
     compare(got, t, ref, std::vector<int>{0, 17, 39}[size_t(t)], mean, max);
     EXPECT_LT(mean, 1.0) << t;
   }
+}
+
+TEST_F(DataVideo, IndexCacheIsReusedAndRebuiltWhenTheFileChanges) {
+  TempDir tmp;
+  encode(tmp.path(), "c/v.mp4", "-c:v libx264 -preset veryfast -g 5 -pix_fmt yuv420p", 20);
+  VideoFileConfig c = config();
+  c.root = tmp.path();
+  c.cache_dir = "";  // ROOT/.vididi_index
+  const SplitList split = split_of({"c/v.mp4"});
+  {
+    VideoFileDataset first(split, c);
+    EXPECT_EQ(first.indexed_from_cache(), 0u);
+    EXPECT_EQ(first.cache_path(0), tmp.path() + "/.vididi_index/c/v.mp4.idx");
+    EXPECT_TRUE(std::filesystem::exists(first.cache_path(0)));
+  }
+  VideoFileDataset again(split, c);
+  EXPECT_EQ(again.indexed_from_cache(), 1u);
+  EXPECT_EQ(again.num_frames(0), 20);
+  EXPECT_EQ(again.index(0).keyframes, (std::vector<int>{0, 5, 10, 15}));
+  const Clip from_cache = again.load(0, {7, 13});
+  VideoFileConfig fresh = c;
+  fresh.cache_dir = "none";
+  EXPECT_EQ(from_cache.px, VideoFileDataset(split, fresh).load(0, {7, 13}).px);  // as with a fresh index
+  // A re-encoded file (new size and mtime) is indexed again.
+  encode(tmp.path(), "c/v.mp4", "-c:v libx264 -preset veryfast -g 5 -pix_fmt yuv420p", 12);
+  VideoFileDataset changed(split, c);
+  EXPECT_EQ(changed.indexed_from_cache(), 0u);
+  EXPECT_EQ(changed.num_frames(0), 12);
+  // Only the mtime changes: indexed again too.
+  std::filesystem::last_write_time(changed.file(0), std::filesystem::last_write_time(changed.file(0)) +
+                                                        std::chrono::seconds(5));
+  EXPECT_EQ(VideoFileDataset(split, c).indexed_from_cache(), 0u);
+  EXPECT_EQ(VideoFileDataset(split, c).indexed_from_cache(), 1u);
+  // A damaged cache file is not an error: it is rebuilt.
+  testing::write_file(changed.cache_path(0), "vididi-video-index 1\nframes 3\n1 -\n");
+  VideoFileDataset repaired(split, c);
+  EXPECT_EQ(repaired.indexed_from_cache(), 0u);
+  EXPECT_EQ(repaired.num_frames(0), 12);
+}
+
+TEST_F(DataVideo, TruncatedFileKeepsTheFramesThatComeOutAndFlagsTheBrokenOne) {
+  TempDir tmp;
+  encode(tmp.path(), "t/cut.avi", "-c:v mpeg4 -g 10 -bf 0 -q:v 3", 30);
+  const std::string file = tmp.path() + "/t/cut.avi";
+  std::string bytes;
+  {
+    std::ifstream in(file, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  testing::write_file(file, bytes.substr(0, bytes.size() * 6 / 10));
+  const Raw ref = reference(file, 64, 48);
+  ASSERT_GT(ref.frames, 0);
+  ASSERT_LT(ref.frames, 30);
+  VideoFileConfig c = config(OnCorrupt::skip);
+  c.root = tmp.path();
+  VideoFileDataset ds(split_of({"t/cut.avi"}), c);
+  ASSERT_EQ(ds.num_frames(0), ref.frames);  // what ffmpeg gets, not the 30 the header promised
+  std::vector<int> all(size_t(ref.frames));
+  for (int i = 0; i < ref.frames; ++i) all[size_t(i)] = i;
+  const Clip got = ds.load(0, all);  // skip: a frame that decodes with errors is replaced
+  const size_t flagged = ds.corrupt_frames();
+  EXPECT_LE(flagged, 1u);
+  for (int t = 0; t + int(flagged) < ref.frames; ++t) {
+    double mean;
+    int max;
+    compare(got, t, ref, t, mean, max);
+    EXPECT_LT(mean, 0.5) << t;
+  }
+  if (flagged) {
+    c.on_corrupt = OnCorrupt::stop;
+    VideoFileDataset strict(split_of({"t/cut.avi"}), c);
+    expect_data_error([&] { strict.load(0, {ref.frames - 1}); },
+                      {file, "expected frame " + std::to_string(ref.frames - 1), "to decode", "on_corrupt = skip"});
+  }
+}
+
+TEST_F(DataVideo, DamagedMissingAndMislabelledFilesFailNamingTheFileOrAreLeftOut) {
+  TempDir tmp;
+  encode(tmp.path(), "k/good.avi", "-c:v mpeg4 -g 10 -q:v 3", 12);
+  testing::write_file(tmp.path() + "/k/text.avi", "this is not a video\n");
+  VideoFileConfig c = config();
+  c.root = tmp.path();
+  expect_data_error([&] { VideoFileDataset(split_of({"k/good.avi", "k/text.avi"}), c); },
+                    {tmp.path() + "/k/text.avi", "expected a video file FFmpeg can open", "Hint:"});
+  c.on_corrupt = OnCorrupt::skip;
+  VideoFileDataset kept(split_of({"k/good.avi", "k/text.avi"}), c);
+  EXPECT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept.skipped_videos(), 1u);
+  EXPECT_EQ(kept.num_frames(0), 12);
+  expect_data_error([&] { VideoFileDataset(split_of({"k/absent.mp4"}), c); },
+                    {tmp.path() + "/k/absent.{avi,mp4", "expected a video file", "found none"});
+  std::filesystem::create_directories(tmp.path() + "/k/folder");
+  expect_data_error([&] { VideoFileDataset(split_of({"k/folder"}), c); }, {"video_format = frames"});
+  expect_data_error([&] { kept.load(0, {12}); }, {"good.avi", "expected frame index in [0, 12)"});
+}
+
+TEST_F(DataVideo, FormatIsDetectedAndOpenSourceBuildsEither) {
+  const SplitList videos = split_of({"avi/mpeg4.avi", "mp4/h264.mp4"});
+  EXPECT_EQ(detect_video_format(tmp_->path(), videos), VideoFormat::video);
+  SourceConfig sc;
+  sc.root = tmp_->path();
+  sc.index_cache = "none";
+  auto src = open_source(videos, sc);
+  ASSERT_TRUE(dynamic_cast<VideoFileDataset*>(src.get()));
+  EXPECT_EQ(src->num_frames(1), 40);
+  TempDir frames;  // the same names as frame folders
+  for (const char* d : {"avi/mpeg4", "mp4/h264"}) {
+    std::filesystem::create_directories(frames / d);
+    std::string out;
+    ASSERT_EQ(shell("ffmpeg -nostdin -loglevel error -i " + tmp_->path() + "/" + d + (d[0] == 'a' ? ".avi" : ".mp4") +
+                        " -fps_mode passthrough " + frames / d + "/img_%05d.jpg", out), 0) << out;
+  }
+  EXPECT_EQ(detect_video_format(frames.path(), videos), VideoFormat::frames);
+  sc.root = frames.path();
+  auto folders = open_source(videos, sc);
+  ASSERT_TRUE(dynamic_cast<FrameFolderDataset*>(folders.get()));
+  EXPECT_EQ(folders->num_frames(0), 30);
+  EXPECT_EQ(folders->num_frames(1), src->num_frames(1));  // extraction and direct decoding agree
+  std::filesystem::copy_file(tmp_->path() + "/avi/mpeg4.avi", frames / "mp4/h264.avi");
+  std::filesystem::remove_all(frames / "mp4/h264");
+  expect_data_error([&] { detect_video_format(frames.path(), videos); }, {"found both", "video_format"});
+  expect_data_error([&] { detect_video_format(frames.path(), split_of({"x/none"})); }, {"found neither", "x/none"});
+  EXPECT_EQ(parse_video_format("auto"), VideoFormat::auto_detect);
+  EXPECT_EQ(parse_on_corrupt("skip"), OnCorrupt::skip);
+  expect_data_error([] { parse_video_format("mp4"); }, {"video_format", "expected frames, video or auto", "'mp4'"});
 }
 
 }  // namespace
