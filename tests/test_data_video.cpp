@@ -11,11 +11,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 
+#include "data/loader.h"
 #include "data/open_source.h"
 #include "data/video_decode.h"
 #include "data/video_file.h"
@@ -335,6 +337,56 @@ TEST_F(DataVideo, FormatIsDetectedAndOpenSourceBuildsEither) {
   EXPECT_EQ(parse_video_format("auto"), VideoFormat::auto_detect);
   EXPECT_EQ(parse_on_corrupt("skip"), OnCorrupt::skip);
   expect_data_error([] { parse_video_format("mp4"); }, {"video_format", "expected frames, video or auto", "'mp4'"});
+}
+
+// ffmpeg's own frames of some files, as a VideoSource: the reference for the loader test.
+class RawSource : public VideoSource {
+ public:
+  RawSource(std::vector<Raw> raws, int h, int w) : raws_(std::move(raws)), h_(h), w_(w) {}
+  size_t size() const override { return raws_.size(); }
+  int num_classes() const override { return 1; }
+  const std::vector<std::string>& class_names() const override { return names_; }
+  int label(size_t) const override { return 0; }
+  int num_frames(size_t v) const override { return raws_[v].frames; }
+  std::string name(size_t v) const override { return "raw:" + std::to_string(v); }
+  Clip load(size_t v, const std::vector<int>& f) const override {
+    Clip c(int(f.size()), h_, w_, 3);
+    for (size_t t = 0; t < f.size(); ++t)
+      std::memcpy(c.frame(int(t)), raws_[v].px.data() + size_t(f[t]) * c.frame_size(), c.frame_size());
+    return c;
+  }
+
+ private:
+  std::vector<Raw> raws_;
+  int h_, w_;
+  std::vector<std::string> names_ = {"all"};
+};
+
+TEST_F(DataVideo, LoaderBatchesFromVideoFilesMatchThoseFromFfmpegsFrames) {
+  const std::vector<std::string> rels = {"avi/mpeg4.avi", "avi/bframes.avi", "mp4/h264.mp4", "vfr/vfr.mkv"};
+  auto files = open_video_files(split_of(rels), config());
+  std::vector<Raw> raws;
+  for (size_t v = 0; v < rels.size(); ++v) raws.push_back(reference(files->file(v), 64, 48));
+  auto raw = std::make_shared<RawSource>(raws, 48, 64);
+  ClipConfig clip;
+  clip.frames = 8, clip.extra_frames = 2, clip.stride = 2;  // span 19 of 24..40 frames
+  clip.augment.out_h = clip.augment.out_w = 32;
+  LoaderConfig lc;
+  lc.batch_size = 2, lc.workers = 2, lc.seed = 3;
+  Loader a(files, clip, lc), b(raw, clip, lc);
+  EXPECT_EQ(a.sampler().short_videos(), 0u);
+  size_t batches = 0;
+  for (Batch x, y; a.next(x);) {
+    ASSERT_TRUE(b.next(y));
+    ASSERT_EQ(x.video_ids, y.video_ids);
+    for (size_t v = 0; v < x.views.size(); ++v) {
+      double err = 0;
+      for (size_t i = 0; i < x.views[v].numel(); ++i) err += std::abs(x.views[v].data.get()[i] - y.views[v].data.get()[i]);
+      EXPECT_LT(err / double(x.views[v].numel()), 0.01) << "batch " << batches << " view " << v;
+    }
+    ++batches;
+  }
+  EXPECT_EQ(batches, 2u);
 }
 
 }  // namespace
