@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build needs on a Debian machine when it is missing and we
 # are root; otherwise prints the exact command and fails. Called by `make`.
-# Packages: GoogleTest, stb, OpenBLAS, FFmpeg (libraries and binary).
+# Packages: GoogleTest, stb, OpenBLAS, FFmpeg (libraries and binaries), python3.
 set -e
 need=()
 [ -f /usr/include/gtest/gtest.h ] || need+=(libgtest-dev)
@@ -13,7 +13,9 @@ need=()
 for lib in avformat avcodec swscale avutil; do
   [ -f /usr/include/x86_64-linux-gnu/lib$lib/$lib.h ] || need+=(lib$lib-dev)
 done
-command -v ffmpeg >/dev/null || need+=(ffmpeg)
+command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || need+=(ffmpeg)
+# python3 runs tools/prepare_frames.py in its end-to-end test.
+command -v python3 >/dev/null || need+=(python3)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "deps: installing ${need[*]}"

@@ -109,8 +109,8 @@ class DataVideo : public ::testing::Test {
     tmp_ = nullptr;
   }
   void SetUp() override {
-    if (!have_ffmpeg()) GTEST_SKIP() << "ffmpeg not installed (scripts/deps.sh installs it)";
-    if (!video_decoding_available()) GTEST_SKIP() << "built without FFmpeg";
+    if (!video_decoding_available()) GTEST_SKIP() << "built without FFmpeg (FFMPEG=0): DataVideoBuild covers it";
+    ASSERT_TRUE(have_ffmpeg()) << "the ffmpeg binary is missing: scripts/deps.sh installs it (as root)";
   }
   static const std::vector<Sample>& samples() {
     static const std::vector<Sample> s = {
@@ -141,6 +141,21 @@ class DataVideo : public ::testing::Test {
   static TempDir* tmp_;
 };
 TempDir* DataVideo::tmp_ = nullptr;
+
+TEST(DataVideoBuild, WithoutFfmpegTheSourceSaysWhatToInstall) {
+  const std::string hint = video_decoding_missing_hint();
+  for (const char* piece : {"libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev", "rebuild"})
+    EXPECT_NE(hint.find(piece), std::string::npos) << piece;
+  if (video_decoding_available()) return;
+  TempDir tmp;
+  testing::write_file(tmp / "a/v.mp4", "not decoded anyway");
+  VideoFileConfig c;
+  c.root = tmp.path();
+  SplitList s;
+  s.classes = {"a"};
+  s.videos = {{"a/v", 0}};
+  expect_data_error([&] { VideoFileDataset(s, c); }, {"built without FFmpeg", "libavformat-dev", "rebuild"});
+}
 
 TEST_F(DataVideo, EveryFileIndexesItsRealFramesAndDecodesLikeFfmpeg) {
   std::vector<std::string> rels;
