@@ -71,7 +71,10 @@ int past_deadline(void* deadline) {
 // One open file: demuxer, its best video stream, a one-thread decoder.
 class Input {
  public:
-  Input(const std::string& path, double timeout_s) : path_(path) {
+  // probe = false skips avformat_find_stream_info (which may decode frames)
+  // when the container already names the codec and the frame size: loads
+  // use it, the index is built with the full probe.
+  Input(const std::string& path, double timeout_s, bool probe = true) : path_(path) {
     static std::once_flag quiet;  // decoders report through our errors, not stderr
     std::call_once(quiet, [] { av_log_set_level(AV_LOG_FATAL); });
     deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(
@@ -85,7 +88,13 @@ class Input {
       fmt_ = nullptr;
       fail(path, "expected a video file FFmpeg can open, got: " + av_error(r), kNotVideo);
     }
-    if ((r = avformat_find_stream_info(fmt_, nullptr)) < 0)
+    bool declared = false;
+    for (unsigned i = 0; i < fmt_->nb_streams; ++i) {
+      const AVCodecParameters* par = fmt_->streams[i]->codecpar;
+      declared = declared || (par->codec_type == AVMEDIA_TYPE_VIDEO && par->codec_id != AV_CODEC_ID_NONE &&
+                              par->width > 0 && par->height > 0);
+    }
+    if ((probe || !declared) && (r = avformat_find_stream_info(fmt_, nullptr)) < 0)
       fail(path, "expected stream information, got: " + av_error(r), kNotVideo);
     const AVCodec* codec = nullptr;
     si_ = av_find_best_stream(fmt_, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
@@ -228,8 +237,11 @@ RunStats run_decoder(Input& in, const VideoIndex& idx, int max_packets,
 bool to_rgb(Input& in, const AVFrame* f, int oh, int ow, uint8_t* dst) {
   const AVPixelFormat fmt = AVPixelFormat(f->format);
   SwsContext*& sws = in.sws();
-  sws = sws_getCachedContext(sws, f->width, f->height, fmt, ow, oh, AV_PIX_FMT_RGB24, SWS_BICUBIC,
-                             nullptr, nullptr, nullptr);
+  // Shrinking averages areas (as data/image.h does; 320x240 -> 171x128 costs
+  // about half of bicubic here); same size or larger is bicubic, ffmpeg's default.
+  const int flags = ow < f->width && oh < f->height ? SWS_AREA : SWS_BICUBIC;
+  sws = sws_getCachedContext(sws, f->width, f->height, fmt, ow, oh, AV_PIX_FMT_RGB24, flags, nullptr, nullptr,
+                             nullptr);
   if (!sws) return false;
   const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(fmt);
   if (d && !(d->flags & AV_PIX_FMT_FLAG_RGB) && d->nb_components >= 3) {
@@ -251,13 +263,6 @@ bool to_rgb(Input& in, const AVFrame* f, int oh, int ow, uint8_t* dst) {
   if (sws_scale(sws, f->data, f->linesize, 0, f->height, planes, strides) != oh) return false;
   for (int y = 0; y < oh; ++y) std::memcpy(dst + size_t(y) * ow * 3, tmp.data() + size_t(y) * stride, size_t(ow) * 3);
   return true;
-}
-
-// Positions `in` at keyframe slot `slot` (slot 0: the file's start, where a
-// freshly opened input already is). False when the demuxer cannot seek.
-bool seek_to(Input& in, const VideoIndex& idx, int slot) {
-  if (slot == 0) return true;
-  return av_seek_frame(in.format(), in.stream()->index, idx.key_dts[size_t(slot)], AVSEEK_FLAG_BACKWARD) >= 0;
 }
 
 }  // namespace
@@ -310,7 +315,9 @@ VideoIndex build_video_index(const std::string& path, double timeout_s) {
       const int slot = int(idx.keyframes.size()) - 1, from = idx.keyframes[size_t(slot)];
       std::vector<char> seen(idx.pts.size(), 0);
       Input in(path, timeout_s);
-      if (!seek_to(in, idx, slot)) break;
+      if (slot > 0 && av_seek_frame(in.format(), in.stream()->index, idx.key_dts[size_t(slot)],
+                                    AVSEEK_FLAG_BACKWARD) < 0)
+        break;
       run_decoder(in, idx, idx.num_frames() + 64, [&](int j, AVFrame*) {
         if (j >= 0) seen[size_t(j)] = 1;
         return true;
@@ -344,6 +351,49 @@ VideoIndex build_video_index(const std::string& path, double timeout_s) {
   return idx;
 }
 
+namespace {
+
+// Decodes frames[lo, hi) (one segment) into res, starting at keyframe slot
+// `slot`: a fresh input at slot 0 is already there, otherwise it seeks and
+// flushes the decoder. Returns false when the seek landed past frames[lo]
+// (the caller then decodes the segment from the file's start).
+bool decode_segment(Input& in, bool fresh, const VideoIndex& idx, const std::vector<int>& frames, size_t lo,
+                    size_t hi, int slot, int oh, int ow, DecodeResult& res) {
+  if (!fresh || slot > 0) {
+    const int64_t target = idx.key_dts[size_t(slot)];
+    if (av_seek_frame(in.format(), in.stream()->index, target, AVSEEK_FLAG_BACKWARD) < 0) return false;
+    avcodec_flush_buffers(in.decoder());
+  }
+  const int first = frames[lo], last = frames[hi - 1];
+  bool overshoot = false, first_out = true;
+  const RunStats stats = run_decoder(in, idx, idx.num_frames() + 64, [&](int j, AVFrame* f) {
+    if (j < 0) return true;  // not an indexed frame (e.g. a leading frame of an open GOP)
+    if (first_out && slot > 0 && j > first) {
+      overshoot = true;
+      return false;
+    }
+    first_out = false;
+    auto it = std::lower_bound(frames.begin() + long(lo), frames.begin() + long(hi), j);
+    if (it != frames.begin() + long(hi) && *it == j) {
+      const size_t k = size_t(it - frames.begin());
+      if ((f->flags & AV_FRAME_FLAG_CORRUPT) || f->decode_error_flags) {
+        if (res.error.empty()) res.error = "frame " + std::to_string(j) + " decodes with errors";
+      } else if (!res.ok[k]) {
+        if (to_rgb(in, f, oh, ow, res.clip.frame(int(k)))) res.ok[k] = 1;
+        else if (res.error.empty())
+          res.error = "cannot convert pixel format " +
+                      std::string(av_get_pix_fmt_name(AVPixelFormat(f->format)) ?: "?") + " to RGB";
+      }
+    }
+    return j < last;
+  });
+  res.decode_errors += stats.decode_errors;
+  if (res.error.empty()) res.error = stats.error;
+  return !overshoot;
+}
+
+}  // namespace
+
 DecodeResult decode_video_frames(const std::string& path, const VideoIndex& idx,
                                  const std::vector<int>& frames, int short_side, double timeout_s) {
   for (size_t i = 0; i < frames.size(); ++i)
@@ -357,40 +407,26 @@ DecodeResult decode_video_frames(const std::string& path, const VideoIndex& idx,
   res.clip = Clip(int(frames.size()), oh, ow, 3);
   res.ok.assign(frames.size(), 0);
   if (frames.empty()) return res;
-  const int first = frames.front(), last = frames.back();
-  int slot = idx.timestamped ? idx.keyframe_slot_before(first) : 0;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    if (attempt == 1) {
-      if (slot == 0) break;
-      slot = 0;  // the seek landed past the first frame: decode from the start instead
+  // Segments: a new one starts where seeking to the keyframe before a frame
+  // skips more frames than it costs (a seek is counted as kSeekCost frames),
+  // e.g. between the two views of a training item.
+  constexpr int kSeekCost = 4;
+  std::vector<size_t> cuts = {0};
+  for (size_t i = 1; idx.timestamped && i < frames.size(); ++i) {
+    const int key = idx.keyframes[size_t(idx.keyframe_slot_before(frames[i]))];
+    if (key > frames[i - 1] && (frames[i] - key) + kSeekCost < frames[i] - frames[i - 1] - 1) cuts.push_back(i);
+  }
+  cuts.push_back(frames.size());
+  Input in(path, timeout_s, false);
+  bool fresh = true;
+  for (size_t c = 0; c + 1 < cuts.size(); ++c) {
+    const size_t lo = cuts[c], hi = cuts[c + 1];
+    const int slot = idx.timestamped ? idx.keyframe_slot_before(frames[lo]) : 0;
+    if (!decode_segment(in, fresh, idx, frames, lo, hi, slot, oh, ow, res)) {
+      Input again(path, timeout_s, false);  // the seek overshot: from the start instead
+      decode_segment(again, true, idx, frames, lo, hi, 0, oh, ow, res);
     }
-    Input in(path, timeout_s);
-    if (!seek_to(in, idx, slot)) continue;
-    bool overshoot = false, first_out = true;
-    RunStats stats = run_decoder(in, idx, idx.num_frames() + 64, [&](int j, AVFrame* f) {
-      if (j < 0) return true;  // not an indexed frame (e.g. a leading frame of an open GOP)
-      if (first_out && slot > 0 && j > first) {
-        overshoot = true;
-        return false;
-      }
-      first_out = false;
-      auto it = std::lower_bound(frames.begin(), frames.end(), j);
-      if (it != frames.end() && *it == j) {
-        const size_t k = size_t(it - frames.begin());
-        if ((f->flags & AV_FRAME_FLAG_CORRUPT) || f->decode_error_flags) {
-          if (res.error.empty()) res.error = "frame " + std::to_string(j) + " decodes with errors";
-        } else if (!res.ok[k]) {
-          if (to_rgb(in, f, oh, ow, res.clip.frame(int(k)))) res.ok[k] = 1;
-          else if (res.error.empty())
-            res.error = "cannot convert pixel format " +
-                        std::string(av_get_pix_fmt_name(AVPixelFormat(f->format)) ?: "?") + " to RGB";
-        }
-      }
-      return j < last;
-    });
-    res.decode_errors += stats.decode_errors;
-    if (res.error.empty()) res.error = stats.error;
-    if (!overshoot) break;
+    fresh = false;
   }
   return res;
 }

@@ -36,9 +36,11 @@ struct DecodeResult {
 };
 
 // Frames `frames` (ascending, unique, in [0, idx.num_frames())) of `path`:
-// seeks to the keyframe at or before the first, decodes up to the last one,
-// and converts each wanted frame with swscale (bicubic, like ffmpeg's scale
-// filter) to RGB24 with the short side `short_side` (0: as coded). Frames
+// seeks to the keyframe at or before the first, decodes up to the last one
+// (seeking again across a gap where that skips more frames than it costs, as
+// between two views), and converts each wanted frame with swscale to RGB24
+// with the short side `short_side` (0: as coded; shrinking averages areas,
+// otherwise bicubic, ffmpeg's default). One open file per call. Frames
 // that do not come out (corrupt data, a read error, `timeout_s` of I/O
 // exceeded) are left with ok = 0; it never throws for those. Throws DataError
 // when the file cannot be opened or its decoder cannot be set up.

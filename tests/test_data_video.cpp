@@ -213,11 +213,11 @@ TEST_F(DataVideo, VariableFrameRateKeepsEveryFrameOnce) {
   EXPECT_NEAR(idx.duration_s, (30 + 21) * 0.04, 0.05);
 }
 
-TEST_F(DataVideo, ShortSideScalesLikeFfmpegsScaleFilter) {
+TEST_F(DataVideo, ShortSideScalesLikeFfmpegsAreaScaleFilter) {
   VideoFileConfig c = config();
   c.short_side = 24;
   VideoFileDataset ds(split_of({"mp4/h264.mp4"}), c);
-  const Raw ref = reference(ds.file(0), 32, 24, "-vf scale=32:24");
+  const Raw ref = reference(ds.file(0), 32, 24, "-vf scale=32:24:flags=area");
   const Clip got = ds.load(0, {0, 17, 39});
   ASSERT_EQ(got.H, 24);
   ASSERT_EQ(got.W, 32);
