@@ -316,7 +316,7 @@ VideoIndex build_video_index(const std::string& path, double timeout_s) {
       std::vector<char> seen(idx.pts.size(), 0);
       Input in(path, timeout_s);
       if (slot > 0 && av_seek_frame(in.format(), in.stream()->index, idx.key_dts[size_t(slot)],
-                                    AVSEEK_FLAG_BACKWARD) < 0)
+                                    AVSEEK_FLAG_BACKWARD) < 0)  // dts: early rather than late
         break;
       run_decoder(in, idx, idx.num_frames() + 64, [&](int j, AVFrame*) {
         if (j >= 0) seen[size_t(j)] = 1;
@@ -354,19 +354,20 @@ VideoIndex build_video_index(const std::string& path, double timeout_s) {
 namespace {
 
 // Decodes frames[lo, hi) (one segment) into res, starting at keyframe slot
-// `slot`: a fresh input at slot 0 is already there, otherwise it seeks and
-// flushes the decoder. Returns false when the seek landed past frames[lo]
-// (the caller then decodes the segment from the file's start).
+// `slot`: a fresh input at slot 0 is already there, otherwise it seeks
+// (backward, to `target`) and flushes the decoder. Returns false when the
+// seek failed or landed past frames[lo] (the caller then tries an earlier
+// target, then the file's start).
 bool decode_segment(Input& in, bool fresh, const VideoIndex& idx, const std::vector<int>& frames, size_t lo,
-                    size_t hi, int slot, int oh, int ow, DecodeResult& res) {
+                    size_t hi, int slot, int64_t target, int oh, int ow, DecodeResult& res) {
   if (!fresh || slot > 0) {
-    const int64_t target = idx.key_dts[size_t(slot)];
     if (av_seek_frame(in.format(), in.stream()->index, target, AVSEEK_FLAG_BACKWARD) < 0) return false;
     avcodec_flush_buffers(in.decoder());
   }
   const int first = frames[lo], last = frames[hi - 1];
   bool overshoot = false, first_out = true;
   const RunStats stats = run_decoder(in, idx, idx.num_frames() + 64, [&](int j, AVFrame* f) {
+    ++res.frames_decoded;
     if (j < 0) return true;  // not an indexed frame (e.g. a leading frame of an open GOP)
     if (first_out && slot > 0 && j > first) {
       overshoot = true;
@@ -422,9 +423,14 @@ DecodeResult decode_video_frames(const std::string& path, const VideoIndex& idx,
   for (size_t c = 0; c + 1 < cuts.size(); ++c) {
     const size_t lo = cuts[c], hi = cuts[c + 1];
     const int slot = idx.timestamped ? idx.keyframe_slot_before(frames[lo]) : 0;
-    if (!decode_segment(in, fresh, idx, frames, lo, hi, slot, oh, ow, res)) {
-      Input again(path, timeout_s, false);  // the seek overshot: from the start instead
-      decode_segment(again, true, idx, frames, lo, hi, 0, oh, ow, res);
+    // The keyframe's pts finds it in demuxers indexed by pts (Matroska) and
+    // by dts (MP4, AVI: its dts <= pts < the next keyframe's dts); its dts,
+    // earlier, is the second try; the file's start the last.
+    const int64_t key_pts = idx.pts[size_t(idx.keyframes[size_t(slot)])], key_dts = idx.key_dts[size_t(slot)];
+    if (!decode_segment(in, fresh, idx, frames, lo, hi, slot, key_pts, oh, ow, res) &&
+        (key_dts >= key_pts || !decode_segment(in, false, idx, frames, lo, hi, slot, key_dts, oh, ow, res))) {
+      Input again(path, timeout_s, false);
+      decode_segment(again, true, idx, frames, lo, hi, 0, 0, oh, ow, res);
     }
     fresh = false;
   }

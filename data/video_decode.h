@@ -33,6 +33,7 @@ struct DecodeResult {
   std::vector<char> ok;    // per requested frame: 1 = decoded
   std::string error;       // first decode or read error, empty if none
   int decode_errors = 0;   // packets the decoder refused
+  int frames_decoded = 0;  // frames the decoder produced, wanted or not (the cost)
 };
 
 // Frames `frames` (ascending, unique, in [0, idx.num_frames())) of `path`:

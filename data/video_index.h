@@ -28,7 +28,7 @@ struct VideoIndex {
   bool timestamped = true;
   std::vector<int64_t> pts;       // per frame, presentation order, strictly increasing
   std::vector<int> keyframes;     // frame numbers of keyframes, ascending; the first is 0
-  std::vector<int64_t> key_dts;   // per keyframe: its packet's dts, the seek target
+  std::vector<int64_t> key_dts;   // per keyframe: its packet's dts (<= its pts), the second seek target
   int num_frames() const { return int(pts.size()); }
   // The last keyframe at or before frame f (0 when none is).
   int keyframe_slot_before(int f) const;

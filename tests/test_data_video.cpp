@@ -190,6 +190,28 @@ TEST_F(DataVideo, EveryFileIndexesItsRealFramesAndDecodesLikeFfmpeg) {
   }
 }
 
+TEST_F(DataVideo, LoadSeeksToTheKeyframeBeforeAndStopsAtTheLastWantedFrame) {
+  const std::vector<std::string> rels = {"avi/mpeg4.avi", "mp4/h264.mp4", "mkv/mpeg4.mkv", "webm/vp8.webm",
+                                         "vfr/vfr.mkv"};
+  VideoFileDataset ds(split_of(rels), config());
+  for (size_t v = 0; v < ds.size(); ++v) {
+    SCOPED_TRACE(rels[v]);
+    const VideoIndex& idx = ds.index(v);
+    ASSERT_GE(idx.keyframes.size(), 2u);
+    const int key = idx.keyframes[1], f = key + 2;
+    const DecodeResult one = decode_video_frames(ds.file(v), idx, {f}, 0);
+    ASSERT_TRUE(one.ok[0]);
+    // From the keyframe to f, plus at most a few frames of B-frame delay.
+    EXPECT_GE(one.frames_decoded, f - key + 1);
+    EXPECT_LE(one.frames_decoded, f - key + 1 + 3);
+    // Two runs far apart are two segments: the gap is seeked over, not decoded.
+    const int far = idx.keyframes.back();
+    const DecodeResult two = decode_video_frames(ds.file(v), idx, {1, 2, far, far + 1}, 0);
+    EXPECT_EQ(std::count(two.ok.begin(), two.ok.end(), 1), 4);
+    EXPECT_LE(two.frames_decoded, 3 + 2 + 2 * 3);
+  }
+}
+
 TEST_F(DataVideo, VariableFrameRateKeepsEveryFrameOnce) {
   VideoFileDataset ds(split_of({"vfr/vfr.mkv"}), config());
   ASSERT_EQ(ds.num_frames(0), 30);  // the frames encoded, whatever their timing
