@@ -178,11 +178,11 @@ RunStats run_decoder(Input& in, const VideoIndex& idx, int max_packets,
     if (stats.error.empty()) stats.error = what;
   };
   // Takes every frame the decoder has ready; false once on_frame says stop
-  // or the decoder is fully drained.
+  // or the decoder is drained (EAGAIN while draining would loop: stop too).
   auto receive = [&]() {
     for (;;) {
       const int r = avcodec_receive_frame(cc, f);
-      if (r == AVERROR(EAGAIN)) return true;
+      if (r == AVERROR(EAGAIN)) return !draining;
       if (r == AVERROR_EOF) return false;
       if (r < 0) {
         ++stats.decode_errors;
