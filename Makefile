@@ -14,6 +14,10 @@ CUDA ?= 1
 endif
 # OpenBLAS is used for sgemm/dgemm when present (BLAS=0 forces our own kernel).
 BLAS ?= $(shell [ -f /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h -o -f /usr/include/openblas/cblas.h ] && echo 1 || echo 0)
+# FFmpeg (libavformat/libavcodec/libswscale) decodes .avi/.mp4/.mkv/.webm
+# directly when present (FFMPEG=0 forces it off: the video source then says
+# it was built without FFmpeg). Only data/video_file.cpp looks at VD_FFMPEG.
+FFMPEG ?= $(shell [ -f /usr/include/x86_64-linux-gnu/libavformat/avformat.h -a -f /usr/include/x86_64-linux-gnu/libswscale/swscale.h ] && echo 1 || echo 0)
 CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
 
 OPT      ?= -O2
@@ -35,6 +39,10 @@ endif
 ifeq ($(BLAS),1)
 CXXFLAGS += -DVD_OPENBLAS=1 -I/usr/include/x86_64-linux-gnu/openblas-pthread
 LDLIBS   += -lopenblas
+endif
+ifeq ($(FFMPEG),1)
+CXXFLAGS += -DVD_FFMPEG=1
+LDLIBS   += -lavformat -lavcodec -lswscale -lavutil
 endif
 
 OBJ      := $(BUILD)/obj

@@ -20,14 +20,36 @@ ViewSampler::ViewSampler(const VideoSource& source, ClipConfig config, uint64_t 
                            std::to_string(c.extra_frames) + ", " + std::to_string(c.stride) + ", " +
                            std::to_string(c.views) + ", " + std::to_string(c.eval_clips),
          "extra_frames is the highest derivative order in use (0, 1 or 2)");
+  const int span = clip_span(c.clip_length(), c.stride);
+  for (size_t v = 0; v < source_.size(); ++v)
+    if (is_short_video(source_.num_frames(v), c.clip_length(), c.stride)) short_.push_back(v);
+  if (!short_.empty() && c.short_video == ShortVideo::stop)
+    fail(source_.name(short_[0]), "expected at least " + std::to_string(span) + " frames for a clip of " +
+                                      std::to_string(c.clip_length()) + " frames at stride " +
+                                      std::to_string(c.stride) + ", got " +
+                                      std::to_string(source_.num_frames(short_[0])) + " (short_video = stop; " +
+                                      std::to_string(short_.size()) + " of " + std::to_string(source_.size()) +
+                                      " videos are this short)",
+         "use short_video = pad (repeat the last frame), loop or skip, or a shorter clip or stride");
+  if (!short_.empty() && c.short_video == ShortVideo::skip) {
+    for (size_t v = 0, k = 0; v < source_.size(); ++v) {
+      if (k < short_.size() && short_[k] == v) ++k;
+      else kept_.push_back(v);
+    }
+    if (kept_.empty())
+      fail("ViewSampler", "expected at least one video of " + std::to_string(span) + " frames or more, all " +
+                              std::to_string(source_.size()) + " are shorter (short_video = skip)",
+           "use a shorter clip or stride, or short_video = pad");
+  }
 }
 
 size_t ViewSampler::num_items() const {
-  return config_.train ? source_.size() : source_.size() * size_t(config_.eval_clips);
+  return config_.train ? num_videos() : num_videos() * size_t(config_.eval_clips);
 }
 
 size_t ViewSampler::video_of(size_t item) const {
-  return config_.train ? item : item / size_t(config_.eval_clips);
+  const size_t k = config_.train ? item : item / size_t(config_.eval_clips);
+  return kept_.empty() ? k : kept_[k];
 }
 
 int ViewSampler::clip_of(size_t item) const {
@@ -42,10 +64,11 @@ std::vector<int> ViewSampler::frames_of(size_t item, int64_t epoch, int view) co
   const size_t video = video_of(item);
   const int n = source_.num_frames(video);
   if (!config_.train)
-    return eval_clip_frames(n, config_.clip_length(), config_.stride, config_.eval_clips)[clip_of(item)];
+    return eval_clip_frames(n, config_.clip_length(), config_.stride, config_.eval_clips,
+                            config_.short_video)[clip_of(item)];
   const int v = config_.same_clip ? 0 : view;
   Rng rng(seed_, uint64_t(epoch), video, kSample + 16 * uint64_t(v));
-  return train_clip_frames(n, config_.clip_length(), config_.stride, rng);
+  return train_clip_frames(n, config_.clip_length(), config_.stride, rng, config_.short_video);
 }
 
 AugmentParams ViewSampler::params_of(size_t item, int64_t epoch, int view, int H, int W) const {

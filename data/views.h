@@ -1,5 +1,6 @@
 // data/views.h: turns one dataset item into its views, the float clips the
-// trainer receives. Training: item = video; each view draws its own start
+// trainer receives. Training: item = video (those left after short_video =
+// skip, when set); each view draws its own start
 // (unless same_clip) and its own augmentation, from (seed, epoch, video, view)
 // only. Evaluation: item = (video, clip), evenly spaced clips, centre crop, one
 // view. A view has T + k frames (k = highest derivative order in use): the
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "data/augment.h"
+#include "data/sampling.h"
 #include "data/source.h"
 
 namespace vd::data {
@@ -22,12 +24,17 @@ struct ClipConfig {
   bool same_clip = false;  // training views share one start (augmentation still differs)
   bool train = true;
   int eval_clips = 10;   // evaluation clips per video
+  // Videos with fewer frames than a clip spans ((T + k - 1) * stride + 1):
+  // pad (repeat the last frame), loop, skip (left out), stop (DataError).
+  ShortVideo short_video = ShortVideo::pad;
   AugmentConfig augment;
   int clip_length() const { return frames + extra_frames; }
 };
 
 class ViewSampler {
  public:
+  // Counts the source's short videos; throws DataError naming the first one
+  // when short_video = stop, or when skip leaves no video.
   ViewSampler(const VideoSource& source, ClipConfig config, uint64_t seed);
 
   size_t num_items() const;
@@ -37,6 +44,12 @@ class ViewSampler {
   // [T + k, out_h, out_w, 3]
   size_t view_numel() const;
   const ClipConfig& config() const { return config_; }
+  // Videos of the source shorter than a clip, whatever the policy did with
+  // them (for the run's report), and their indices in the source.
+  size_t short_videos() const { return short_.size(); }
+  const std::vector<size_t>& short_video_ids() const { return short_; }
+  // Videos that take part: all of them, or those left after skip.
+  size_t num_videos() const { return kept_.empty() ? source_.size() : kept_.size(); }
 
   // Frame indices of view `view` of `item` at `epoch`.
   std::vector<int> frames_of(size_t item, int64_t epoch, int view) const;
@@ -50,6 +63,8 @@ class ViewSampler {
   const VideoSource& source_;
   ClipConfig config_;
   uint64_t seed_;
+  std::vector<size_t> short_;  // source indices of short videos
+  std::vector<size_t> kept_;   // with skip: the videos that take part; empty = all
 };
 
 }  // namespace vd::data

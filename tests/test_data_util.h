@@ -1,10 +1,14 @@
 // tests/test_data_util.h: helpers shared by the data tests: a temporary
-// folder removed at scope exit, file writing, the fixture folder, and a check
-// that a call throws DataError whose message contains given pieces.
+// folder removed at scope exit, file writing, the fixture folder, a check
+// that a call throws DataError whose message contains given pieces, and a
+// shell runner (for the tests that call ffmpeg and python3).
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -54,6 +58,19 @@ inline void expect_data_error(const std::function<void()>& f, const std::vector<
     for (const std::string& p : pieces)
       EXPECT_NE(msg.find(p), std::string::npos) << "message lacks '" << p << "': " << msg;
   }
+}
+
+// Runs a shell command; returns its exit status and puts stdout+stderr (or,
+// with merge_stderr = false, stdout alone) in out.
+inline int shell(const std::string& cmd, std::string& out, bool merge_stderr = true) {
+  out.clear();
+  FILE* p = popen((merge_stderr ? cmd + " 2>&1" : cmd).c_str(), "r");
+  if (!p) return -1;
+  char buf[512];
+  size_t got;
+  while ((got = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, got);
+  const int status = pclose(p);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 }  // namespace vd::data::testing
