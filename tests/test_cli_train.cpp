@@ -307,7 +307,7 @@ TEST(CliPretrain, RefusesAFolderHoldingARunUnlessResumeOrOverwrite) {
   EXPECT_EQ(losses(out).size(), 3u);
   // A demo into a folder holding a run is refused the same way.
   const std::string demo = fresh_dir("cli_demo_again");
-  ASSERT_EQ(::system(("mkdir -p " + demo + "/vididi && touch " + demo + "/vididi/metrics.jsonl").c_str()), 0);
-  Result d = cli(with(with({"demo", "--steps", "2", "--clips", "1", "--out", demo}, kTinyData), kTinyTrain));
+  ASSERT_EQ(::system(("mkdir -p " + demo + "/seed0/frames-only && touch " + demo + "/seed0/frames-only/metrics.jsonl").c_str()), 0);
+  Result d = cli(with(with({"demo", "--steps", "2", "--clips", "1", "--seeds", "0", "--out", demo}, kTinyData), kTinyTrain));
   EXPECT_NE(d.err.find("already holds a run (metrics.jsonl)"), std::string::npos) << d.err;
 }

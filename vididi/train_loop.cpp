@@ -36,6 +36,7 @@ data::ClipConfig clip_config(const TrainConfig& c, int extra_frames) {
   clip.views = 2;
   clip.same_clip = c.same_clip;
   clip.train = true;
+  clip.short_video = data::parse_short_video(c.clip.short_video);
   clip.augment.out_h = clip.augment.out_w = int(c.clip.crop);
   clip.augment.scale_min = float(c.scale_min);
   clip.augment.flip_p = float(c.flip_p);
@@ -45,15 +46,36 @@ data::ClipConfig clip_config(const TrainConfig& c, int extra_frames) {
 }
 }  // namespace
 
+int64_t planned_steps(const TrainConfig& c, const data::VideoSource& source) {
+  const data::ViewSampler sampler(source, clip_config(c, c.max_order()), c.seed);
+  return c.total_steps(sampler.num_videos());
+}
+
 TrainResult train(Trainer& trainer, std::shared_ptr<const data::VideoSource> source,
                   const std::string& run_config_text) {
   const TrainConfig& c = trainer.config();
   VD_CHECK(source, "train: expected a dataset, got null");
   c.validate(*source);
-  const int64_t batches_per_epoch = int64_t(source->size()) / c.batch;  // the last partial batch is dropped
+  data::LoaderConfig lc;
+  lc.batch_size = int(c.batch);
+  lc.workers = int(c.workers);
+  lc.seed = c.seed;
+  lc.shuffle = true;
+  lc.drop_last = true;
+  data::Loader loader(source, clip_config(c, trainer.schedule().max_order()), lc);
+  const size_t videos = loader.sampler().num_videos(), short_videos = loader.sampler().short_videos();
+  if (short_videos > 0)
+    trainer.say(std::to_string(short_videos) + " of " + std::to_string(source->size()) +
+                " videos are shorter than a clip of " + std::to_string(c.clip.frames + trainer.schedule().max_order()) +
+                " frames at stride " + std::to_string(c.clip.stride) + " (short_video = " + c.clip.short_video + ")");
+  const int64_t batches_per_epoch = int64_t(videos) / c.batch;  // the last partial batch is dropped
+  if (batches_per_epoch < 1)
+    throw UsageError("batch = " + std::to_string(c.batch) + " but only " + std::to_string(videos) +
+                         " videos are left for training (short_video = " + c.clip.short_video + ")", "batch");
   const int64_t total = trainer.total_steps();
-  VD_CHECK(total == c.total_steps(source->size()),
-           "train: the trainer was built for " << total << " steps, the dataset gives " << c.total_steps(source->size()));
+  VD_CHECK(total == c.total_steps(videos),
+           "train: the trainer was built for " << total << " steps, the dataset gives " << c.total_steps(videos)
+                                               << "; hint: build it with planned_steps()");
   TrainResult res;
   res.total_steps = total;
   const bool write = !c.out.empty();
@@ -81,20 +103,14 @@ TrainResult train(Trainer& trainer, std::shared_ptr<const data::VideoSource> sou
     write_run_files(c.out, run_config_text.empty() ? c.to_text() : run_config_text, c.seed, trainer.device(),
                     "\"schedule\": \"" + sch.str() + "\", \"encoder_passes_per_video\": " +
                         std::to_string(sch.encoder_passes_per_video()) + ", \"parameters\": " +
-                        std::to_string(trainer.model().parameter_count()),
+                        std::to_string(trainer.model().parameter_count()) + ", \"short_videos\": " +
+                        std::to_string(short_videos) + ", \"short_video\": \"" + c.clip.short_video + "\"",
                     start > 0);
     truncate_metrics(metrics, start, [&](const std::string& l) { notice(l + " (repaired)"); });
   }
   res.first_step = start;
   const int64_t end = c.stop_after > 0 ? std::min(total, c.stop_after) : total;
 
-  data::LoaderConfig lc;
-  lc.batch_size = int(c.batch);
-  lc.workers = int(c.workers);
-  lc.seed = c.seed;
-  lc.shuffle = true;
-  lc.drop_last = true;
-  data::Loader loader(source, clip_config(c, trainer.schedule().max_order()), lc);
   // Resuming re-enters the epoch at the first batch not yet trained on,
   // without rendering the ones before it.
   int64_t epoch = start / batches_per_epoch;

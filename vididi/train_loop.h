@@ -25,6 +25,11 @@ struct TrainResult {
   double seconds = 0, clips_per_s = 0;
 };
 
+// The run's length: steps, or epochs x full batches of the videos the loader
+// keeps (all, unless short_video = skip leaves some out). Build the Trainer
+// with it.
+int64_t planned_steps(const TrainConfig& c, const data::VideoSource& source);
+
 // Runs `trainer` on `source` from the start, or from the checkpoint named by
 // config.resume, to total_steps (or stop_after). When config.out is set it
 // writes the run directory there; `run_config_text` is its config.txt (a

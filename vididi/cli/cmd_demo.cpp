@@ -149,7 +149,7 @@ int cmd_demo(const std::vector<std::string>& args, std::ostream& out) {
       if (arm == "frames-only") c.pairs = "0-0";
       c.out = arm == "random" ? "" : seed_dir + "/" + arm;
       // The same seed gives all three arms the same encoder initialisation.
-      vididi::Trainer trainer(c, c.total_steps(train->size()), print);
+      vididi::Trainer trainer(c, vididi::planned_steps(c, *train), print);
       if (device.empty()) device = base.device = trainer.device().str();  // "auto" resolved (and said) once
       if (arm != "random") {
         out << "\n[seed " << seed << ", " << arm << "] pretraining, pairs " << c.pairs << "\n" << std::flush;

@@ -36,7 +36,7 @@ int cmd_pretrain(const std::vector<std::string>& args, std::ostream& out) {
   if (c.out.empty()) c.out = default_run_dir("pretrain");
   out << "pretraining " << c.model.encoder << " (width/" << c.model.width_divisor << ") with " << c.framework
       << ", pairs " << c.pairs << " (" << c.schedule << "), " << dataset_description(d) << "\n" << std::flush;
-  vididi::Trainer trainer(c, c.total_steps(source->size()), [&](const std::string& line) { out << line << "\n" << std::flush; });
+  vididi::Trainer trainer(c, vididi::planned_steps(c, *source), [&](const std::string& line) { out << line << "\n" << std::flush; });
   vididi::TrainResult r = vididi::train(trainer, source, s.as_config_file());
   const std::string report = write_pretrain_report(c, s.resolved(), r, command_line("pretrain", args),
                                                    dataset_description(d), trainer.device().str());

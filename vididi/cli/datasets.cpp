@@ -4,7 +4,7 @@
 #include <ostream>
 #include <sstream>
 
-#include "data/frame_folder.h"
+#include "data/open_source.h"
 #include "data/synthetic.h"
 #include "vididi/files.h"
 
@@ -12,13 +12,21 @@ namespace vd::cli {
 
 void dataset_keys(config::Settings& s, DatasetSpec& d) {
   s.add("dataset", d.dataset, "which dataset").choices({"synthetic", "ucf101", "hmdb51", "list"});
-  s.add("data_root", d.data_root, "frame folders ROOT/<class>/<video>/img_00001.jpg (ucf101, hmdb51, list)").path();
+  s.add("data_root", d.data_root,
+        "ROOT/<class>/<video>/img_00001.jpg frame folders or ROOT/<class>/<video>.avi|.mp4|.mkv|.webm video files "
+        "(ucf101, hmdb51, list)").path();
+  s.add("video_format", d.video_format,
+        "frames (JPEG folders), video (decode the files directly with FFmpeg) or auto (whichever data_root holds)")
+      .choices({"frames", "video", "auto"});
+  s.add("index_cache", d.index_cache,
+        "video files: folder of the per-video frame indexes (empty = <data_root>/.vididi_index, none = not kept)")
+      .path();
   s.add("split_dir", d.split_dir, "folder of the split files (empty = data_root)").path();
   s.add("split", d.split, "official split number").range(1, 3);
   s.add("train_list", d.train_list, "dataset=list: train list file (<class>/<video> per line or Kinetics CSV)").path();
   s.add("test_list", d.test_list, "dataset=list: test list file").path();
   s.add("short_side", d.short_side, "resize frames so the short side is this (0 = as stored)").range(0, 4096);
-  s.add("on_corrupt", d.on_corrupt, "an unreadable frame stops the run or is skipped with a warning")
+  s.add("on_corrupt", d.on_corrupt, "an unreadable frame or video stops the run or is skipped with a warning")
       .choices({"stop", "skip"});
   s.add("synth_size", d.synth_size, "synthetic: frame height and width").range(8, 1024);
   s.add("synth_frames", d.synth_frames, "synthetic: frames per video").range(3, 4096);
@@ -50,7 +58,9 @@ std::shared_ptr<const data::VideoSource> open_dataset(const DatasetSpec& d, data
                      "data_root", root);
   const std::string split_dir = d.split_dir.empty() ? root : d.split_dir;
   const char* name = subset == data::Subset::train ? "train" : "test";
-  if (out) *out << "loading the " << name << " split of " << dataset_description(d) << " (listing and checking frame folders)\n" << std::flush;
+  if (out)
+    *out << "loading the " << name << " split of " << dataset_description(d) << " (" << d.video_format
+         << ": listing and checking frame folders, or indexing video files)\n" << std::flush;
   data::SplitList list;
   if (d.dataset == "ucf101") {
     list = data::read_ucf101_split(split_dir, int(d.split), subset);
@@ -63,11 +73,13 @@ std::shared_ptr<const data::VideoSource> open_dataset(const DatasetSpec& d, data
     if (subset == data::Subset::test && !d.train_list.empty()) classes = data::read_video_list(d.train_list).classes;
     list = data::read_video_list(file, classes);
   }
-  data::FrameFolderConfig fc;
-  fc.root = root;
-  fc.short_side = int(d.short_side);
-  fc.on_corrupt = d.on_corrupt == "skip" ? data::OnCorrupt::skip : data::OnCorrupt::stop;
-  return std::make_shared<data::FrameFolderDataset>(list, fc);
+  data::SourceConfig sc;
+  sc.root = root;
+  sc.format = data::parse_video_format(d.video_format);
+  sc.short_side = int(d.short_side);
+  sc.on_corrupt = data::parse_on_corrupt(d.on_corrupt);
+  sc.index_cache = d.index_cache;
+  return data::open_source(list, sc);
 }
 
 std::string dataset_description(const DatasetSpec& d) {

@@ -18,6 +18,8 @@ struct DatasetSpec {
   int64_t split = 1;
   int64_t short_side = 0;
   std::string on_corrupt = "stop";
+  std::string video_format = "auto";  // frames | video | auto (data/open_source.h)
+  std::string index_cache;            // video files: "" = ROOT/.vididi_index, "none" = memory only
   int64_t synth_size = 64, synth_frames = 32, synth_train_per_class = 100, synth_test_per_class = 20;
   uint64_t synth_seed = 0;
   double synth_texture = 1;

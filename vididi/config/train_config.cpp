@@ -26,6 +26,10 @@ void clip_keys(Settings& s, ClipSpec& c, bool with_clips) {
   s.add("stride", c.stride, "frame step within a clip").range(1, 1024);
   s.add("crop", c.crop, "crop side in pixels (random resized crop in training, centre crop in evaluation)")
       .range(8, 4096);
+  s.add("short_video", c.short_video,
+        "a video shorter than a clip: pad (repeat its last frame; its differences there are 0), loop, skip "
+        "(leave it out) or stop (refuse naming it); the count is reported")
+      .choices({"pad", "loop", "skip", "stop"});
 }
 
 void train_keys(Settings& s, TrainConfig& c, const std::vector<std::string>& skip) {

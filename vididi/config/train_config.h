@@ -29,6 +29,9 @@ struct ModelSpec {
 struct ClipSpec {
   int64_t frames = 16, stride = 1, crop = 112;
   int64_t clips = 10;  // evaluation only
+  // A video shorter than a clip: pad (repeat its last frame), loop, skip
+  // (leave it out), stop (refuse naming it); data/sampling.h.
+  std::string short_video = "pad";
 };
 
 void model_keys(config::Settings& s, ModelSpec& m);

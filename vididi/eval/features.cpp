@@ -46,6 +46,7 @@ std::unique_ptr<data::Loader> eval_loader(const char* who, std::shared_ptr<const
   clip.train = false;
   clip.eval_clips = o.clip.clips;
   clip.augment.out_h = clip.augment.out_w = o.clip.crop;
+  clip.short_video = data::parse_short_video(o.clip.short_video);
   data::LoaderConfig lc;
   lc.batch_size = o.batch;
   lc.workers = o.workers;

@@ -57,6 +57,7 @@ FinetuneResult finetune(models::Encoder& encoder, std::shared_ptr<const data::Vi
   clip.train = true;
   clip.augment = o.augment;
   clip.augment.out_h = clip.augment.out_w = o.clip.crop;
+  clip.short_video = data::parse_short_video(o.clip.short_video);
   data::LoaderConfig lc;
   lc.batch_size = o.batch;
   lc.workers = o.workers;
