@@ -66,3 +66,37 @@ TEST(CliVideo, PretrainAndRetrieveStraightFromAviFiles) {
   expect_one_line_error(cli({"pretrain", "--video_format", "mp4"}), "expected one of frames, video, auto");
   expect_one_line_error(cli({"pretrain", "--short_video", "wrap"}), "expected one of pad, loop, skip, stop");
 }
+
+// verify counts the splits, finds the videos whose frames repeat (the Rest
+// class does not move: every frame repeats the one before) and those shorter
+// than a clip, and its quarantine list leaves them out of the other commands.
+TEST(CliVideo, VerifyFindsRepeatedFramesAndShortVideosAndQuarantinesThem) {
+  const auto [frames, videos] = frames_and_videos();
+  const std::string dir = fresh_dir("cli_verify");
+  Result v = cli({"verify", "--data_root", videos, "--frames", "6", "--out", dir});
+  ASSERT_EQ(v.code, 0) << v.err;
+  EXPECT_NE(v.out.find("train: 20 listed (official: 9537), 20 readable, 0 shorter than 8 frames, 2 with more than 50% "
+                       "repeated frames"),
+            std::string::npos)
+      << v.out;
+  EXPECT_NE(v.out.find("warning: the train split lists 20 videos, the official split 9537"), std::string::npos);
+  const std::string q = dir + "/quarantine.txt";
+  std::ifstream in(q);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("Rest/v_Rest_train_0000  # 11 of 12 frames repeat the one before"), std::string::npos) << text;
+  EXPECT_NE(text.find("Rest/v_Rest_test_0000"), std::string::npos) << text;
+  Result r = cli({"retrieve", "--dataset", "ucf101", "--data_root", frames, "--quarantine", q, "--clips", "1", "--ks",
+                  "1", "--device", "cpu", "--width_divisor", "16", "--blocks", "1,1,1,1", "--frames", "6", "--crop",
+                  "32"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("(9 test queries, 18 train videos in the gallery)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("train: left out 2 of 20 videos listed in " + q), std::string::npos) << r.out;
+  // Clips of 12 + 2 frames: every 12-frame video is short.
+  Result s = cli({"verify", "--data_root", frames, "--frames", "12"});
+  ASSERT_EQ(s.code, 0) << s.err;
+  EXPECT_NE(s.out.find("test: 10 listed (official: 3783), 10 readable, 10 shorter than 14 frames"), std::string::npos)
+      << s.out;
+  expect_one_line_error(cli({"retrieve", "--dataset", "ucf101", "--data_root", frames, "--quarantine", dir}),
+                        "does not exist or is a folder");
+  expect_one_line_error(cli({"verify", "--dataset", "synthetic"}), "verify reads a dataset on disk");
+}

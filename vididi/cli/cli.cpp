@@ -16,6 +16,7 @@ const std::vector<Command>& commands() {
       {"export", "write an encoder as .safetensors in torchvision's layout (PyTorch loads it in one line)", cmd_export},
       {"bench", "time one training step: step ms, clips/s, peak memory", cmd_bench},
       {"show", "write the derivative picture (frames, 1st and 2nd differences) of one clip", cmd_show},
+      {"verify", "scan a dataset: counts per split, unreadable, short and repeated-frame videos; a quarantine list", cmd_verify},
       {"synth", "export the synthetic dynamics dataset as frame folders with split files", cmd_synth},
       {"info", "devices, versions, build settings, encoder parameters and FLOPs", cmd_info},
       {"demo", "the `make run` job: synthetic data, pretrain, retrieval of three encoders", cmd_demo},

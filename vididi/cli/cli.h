@@ -28,6 +28,7 @@ int cmd_experiment(const std::vector<std::string>& args, std::ostream& out);
 int cmd_export(const std::vector<std::string>& args, std::ostream& out);
 int cmd_bench(const std::vector<std::string>& args, std::ostream& out);
 int cmd_show(const std::vector<std::string>& args, std::ostream& out);
+int cmd_verify(const std::vector<std::string>& args, std::ostream& out);
 int cmd_synth(const std::vector<std::string>& args, std::ostream& out);
 int cmd_info(const std::vector<std::string>& args, std::ostream& out);
 int cmd_demo(const std::vector<std::string>& args, std::ostream& out);

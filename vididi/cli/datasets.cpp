@@ -2,6 +2,7 @@
 #include "vididi/cli/datasets.h"
 
 #include <ostream>
+#include <set>
 #include <sstream>
 
 #include "data/open_source.h"
@@ -20,6 +21,8 @@ void dataset_keys(config::Settings& s, DatasetSpec& d) {
       .choices({"frames", "video", "auto"});
   s.add("index_cache", d.index_cache,
         "video files: folder of the per-video frame indexes (empty = <data_root>/.vididi_index, none = not kept)")
+      .path();
+  s.add("quarantine", d.quarantine, "file of <class>/<video> lines to leave out (empty = none; vididi verify writes one)")
       .path();
   s.add("split_dir", d.split_dir, "folder of the split files (empty = data_root)").path();
   s.add("split", d.split, "official split number").range(1, 3);
@@ -56,11 +59,23 @@ std::shared_ptr<const data::VideoSource> open_dataset(const DatasetSpec& d, data
   if (!vididi::path_exists(root))
     throw UsageError("data_root '" + root + "' does not exist; hint: prepare frames with tools/ (see docs/DATA.md)",
                      "data_root", root);
-  const std::string split_dir = d.split_dir.empty() ? root : d.split_dir;
-  const char* name = subset == data::Subset::train ? "train" : "test";
   if (out)
-    *out << "loading the " << name << " split of " << dataset_description(d) << " (" << d.video_format
+    *out << "loading the " << (subset == data::Subset::train ? "train" : "test") << " split of "
+         << dataset_description(d) << " (" << d.video_format
          << ": listing and checking frame folders, or indexing video files)\n" << std::flush;
+  const data::SplitList list = read_split(d, subset, out);
+  data::SourceConfig sc;
+  sc.root = root;
+  sc.format = data::parse_video_format(d.video_format);
+  sc.short_side = int(d.short_side);
+  sc.on_corrupt = data::parse_on_corrupt(d.on_corrupt);
+  sc.index_cache = d.index_cache;
+  return data::open_source(list, sc);
+}
+
+data::SplitList read_split(const DatasetSpec& d, data::Subset subset, std::ostream* out) {
+  const std::string split_dir = d.split_dir.empty() ? d.data_root : d.split_dir;
+  const char* name = subset == data::Subset::train ? "train" : "test";
   data::SplitList list;
   if (d.dataset == "ucf101") {
     list = data::read_ucf101_split(split_dir, int(d.split), subset);
@@ -73,13 +88,24 @@ std::shared_ptr<const data::VideoSource> open_dataset(const DatasetSpec& d, data
     if (subset == data::Subset::test && !d.train_list.empty()) classes = data::read_video_list(d.train_list).classes;
     list = data::read_video_list(file, classes);
   }
-  data::SourceConfig sc;
-  sc.root = root;
-  sc.format = data::parse_video_format(d.video_format);
-  sc.short_side = int(d.short_side);
-  sc.on_corrupt = data::parse_on_corrupt(d.on_corrupt);
-  sc.index_cache = d.index_cache;
-  return data::open_source(list, sc);
+  if (d.quarantine.empty()) return list;
+  if (!vididi::path_exists(d.quarantine) || vididi::is_directory(d.quarantine))
+    throw UsageError("quarantine file '" + d.quarantine + "' does not exist or is a folder; hint: vididi verify --out DIR "
+                     "writes DIR/quarantine.txt", "quarantine", d.quarantine);
+  std::set<std::string> out_list;
+  std::istringstream in(vididi::read_text(d.quarantine));
+  for (std::string line; std::getline(in, line);) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (!line.empty() && line[0] != '#') out_list.insert(line.substr(0, line.find(' ')));
+  }
+  const size_t before = list.videos.size();
+  std::vector<data::VideoEntry> kept;
+  for (const auto& v : list.videos)
+    if (!out_list.count(v.path)) kept.push_back(v);
+  list.videos = kept;
+  if (out) *out << "  " << name << ": left out " << before - kept.size() << " of " << before << " videos listed in "
+                << d.quarantine << "\n";
+  return list;
 }
 
 std::string dataset_description(const DatasetSpec& d) {

@@ -20,12 +20,16 @@ struct DatasetSpec {
   std::string on_corrupt = "stop";
   std::string video_format = "auto";  // frames | video | auto (data/open_source.h)
   std::string index_cache;            // video files: "" = ROOT/.vididi_index, "none" = memory only
+  std::string quarantine;             // a file of <class>/<video> lines to leave out (vididi verify writes one)
   int64_t synth_size = 64, synth_frames = 32, synth_train_per_class = 100, synth_test_per_class = 20;
   uint64_t synth_seed = 0;
   double synth_texture = 1;
 };
 
 void dataset_keys(config::Settings& s, DatasetSpec& d);
+// The videos the split files list for `subset` (not for synthetic), less
+// those in the quarantine file; says on `out` how many were left out.
+data::SplitList read_split(const DatasetSpec& d, data::Subset subset, std::ostream* out = nullptr);
 // The split `subset` of the dataset; says on `out` what it loads when that
 // can take a while (frame folders are listed and checked).
 std::shared_ptr<const data::VideoSource> open_dataset(const DatasetSpec& d, data::Subset subset,
