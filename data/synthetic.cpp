@@ -1,6 +1,6 @@
 // data/synthetic.cpp: scene drawing (random appearance, class-given motion)
-// and rendering of synthetic dynamics videos, plus their export as frame
-// folders. Lengths are in units of L = min(height, width), times in frames.
+// and rendering of synthetic dynamics videos, the object's per-frame boxes
+// (from the scene, not the pixels), plus their export as frame folders. Lengths are in units of L = min(height, width), times in frames.
 #include "data/synthetic.h"
 
 #include <algorithm>

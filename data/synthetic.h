@@ -8,7 +8,8 @@
 // so a single frame says nothing about the label while the motion says it
 // all. Videos are rendered on demand, deterministically from (seed, subset,
 // index); export_synthetic writes them as UCF101-style frame folders with
-// split files, so the JPEG path runs on them too. No augmentation here.
+// split files, so the JPEG path runs on them too. boxes() gives the moving
+// object's box per frame, for detection. No augmentation here.
 #pragma once
 
 #include <cstdint>
