@@ -91,6 +91,12 @@ Tensor global_avg_pool3d(const Tensor& x);
 // unbiased variance) move by `momentum`; in eval the running ones normalise.
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
                   Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+// RoIAlign (torchvision.ops.roi_align, definition in core/op_types.h):
+// x: [N, H, W, C] (a video map pooled over T), boxes: [R, 5] rows (batch
+// index, x1, y1, x2, y2) in input pixels, in x's dtype and device ->
+// [R, PH, PW, C]. Differentiable w.r.t. x only: boxes are constants (no
+// gradient flows to them even when they require one).
+Tensor roi_align(const Tensor& x, const Tensor& boxes, const RoiAlignParams& p);
 
 // --- softmax and losses (over the last axis) --- functions_loss.cpp -------------------
 Tensor softmax(const Tensor& x);

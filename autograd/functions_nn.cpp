@@ -1,5 +1,5 @@
 // Differentiable network layers, channels-last: conv3d (+ bias), max/avg
-// pooling, global average pooling and batch norm, each forward beside its
+// pooling, global average pooling, batch norm and RoIAlign, each forward beside its
 // backward. The kernels are in core/cpu/ and cuda/ behind core/ops.h; the
 // modules that own parameters are in layers/.
 #include "autograd/functions.h"
@@ -98,6 +98,18 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
                      ops::batch_norm_backward(g, sx, mean, invstd, sg, batch_stats, dx, dgamma, dbeta);
                      return Grads{dx, dgamma, dbeta};
                    });
+  return out;
+}
+
+// x: [N, H, W, C], boxes: [R, 5] -> [R, PH, PW, C]; the backward is the
+// forward's transpose (RoIAlign is linear in x), none for boxes.
+Tensor roi_align(const Tensor& x, const Tensor& boxes, const RoiAlignParams& p) {
+  Tensor out = ops::roi_align(x, boxes.detach(), p);
+  Tensor sb = boxes.detach();
+  Shape shape = x.shape();
+  autograd::record("roi_align", {x}, out, [sb, shape, p](const Tensor& g, const std::vector<bool>&) {
+    return Grads{ops::roi_align_backward(g, sb, shape, p)};
+  });
   return out;
 }
 

@@ -17,6 +17,13 @@ std::string Window3d::str() const {
   return os.str();
 }
 
+std::string RoiAlignParams::str() const {
+  std::ostringstream os;
+  os << "bins " << pooled_h << "x" << pooled_w << " scale " << spatial_scale << " sampling "
+     << sampling_ratio << (aligned ? " aligned" : " unaligned");
+  return os.str();
+}
+
 const char* unary_name(UnaryOp op) {
   switch (op) {
     case UnaryOp::Neg: return "neg";

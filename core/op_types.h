@@ -40,6 +40,20 @@ struct Window3d {
   std::string str() const;  // "kernel (3,3,3) stride (1,1,1) padding (1,1,1) dilation (1,1,1)"
 };
 
+// RoIAlign (torchvision.ops.roi_align / Detectron2 ROIAlign): the output's
+// bins per box (pooled_h x pooled_w), the factor from box coordinates (input
+// pixels) to feature-map coordinates, the bilinear samples per bin per axis
+// (> 0 fixed; 0 adaptive: ceil(box extent / bins) on each axis), and the
+// half-pixel shift (aligned: box coordinates * scale - 0.5, as Detectron2's
+// ROIAlignV2; unaligned: no shift and boxes at least 1 x 1 feature pixel).
+struct RoiAlignParams {
+  int64_t pooled_h = 7, pooled_w = 7;
+  double spatial_scale = 1.0;
+  int64_t sampling_ratio = 0;
+  bool aligned = true;
+  std::string str() const;  // "bins 7x7 scale 0.0625 sampling 0 aligned"
+};
+
 const char* unary_name(UnaryOp op);
 const char* binary_name(BinaryOp op);
 

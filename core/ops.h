@@ -65,6 +65,14 @@ void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean,
                          const Tensor& invstd, const Tensor& gamma, bool training, Tensor& dx,
                          Tensor& dgamma, Tensor& dbeta);
 
+// --- RoIAlign (core/ops_roi.cpp; definition in core/op_types.h) ----------------
+// x: [N, H, W, C], boxes: [R, 5] rows (batch index, x1, y1, x2, y2) in input
+// pixels, x's dtype and device -> [R, PH, PW, C]. Backward: the gradient
+// w.r.t. x (x_shape), from dy [R, PH, PW, C].
+Tensor roi_align(const Tensor& x, const Tensor& boxes, const RoiAlignParams& p);
+Tensor roi_align_backward(const Tensor& dy, const Tensor& boxes, const Shape& x_shape,
+                          const RoiAlignParams& p);
+
 // --- checks shared by ops ----------------------------------------------------
 void check_same_device(const Tensor& a, const Tensor& b, const char* op);
 void check_same_dtype(const Tensor& a, const Tensor& b, const char* op);

@@ -1,6 +1,6 @@
 // data/synthetic.cpp: scene drawing (random appearance, class-given motion)
-// and rendering of synthetic dynamics videos, plus their export as frame
-// folders. Lengths are in units of L = min(height, width), times in frames.
+// and rendering of synthetic dynamics videos, the object's per-frame boxes
+// (from the scene, not the pixels), plus their export as frame folders. Lengths are in units of L = min(height, width), times in frames.
 #include "data/synthetic.h"
 
 #include <algorithm>
@@ -167,7 +167,61 @@ void draw_frame(const Scene& s, int t, const SyntheticConfig& c, uint8_t* out /*
   for (size_t i = 0; i < img.size(); ++i) out[i] = uint8_t(std::lround(img[i] * 255.f));
 }
 
+// Half extents of the footprint where draw_frame's cover 0.5 - sdf > 0,
+// i.e. sdf < 0.5, of a shape of size r about its centre: left/right (ex)
+// and up/down (ey_up, ey_down; y grows down).
+void footprint(Shape s, float r, double& ex, double& ey_up, double& ey_down) {
+  switch (s) {
+    case kDisc: ex = ey_up = ey_down = r + 0.5; return;
+    case kSquare: ex = ey_up = ey_down = 0.85 * r + 0.5; return;
+    case kDiamond: ex = ey_up = ey_down = 1.2 * r + 0.5 / 0.7071; return;
+    case kRing: ex = ey_up = ey_down = 1.05 * r + 0.5; return;
+    case kTriangle: {
+      // Edges n . d < h (h = 0.6 r + 0.5) with normals at 90, 210 and 330
+      // degrees: the bottom edge at dy = h, the apex at dy = -2h, the base
+      // corners at dx = +-sqrt(3) h.
+      const double h = 0.6 * r + 0.5;
+      ex = std::sqrt(3.0) * h, ey_up = 2 * h, ey_down = h;
+      return;
+    }
+    default: ex = ey_up = ey_down = 0; return;
+  }
+}
+
+// The object's box at frame t: draw_frame samples pixel x at x (its centre
+// is x + 0.5 in box coordinates), hence the + 0.5.
+Box object_box(const Scene& s, int t, const SyntheticConfig& c) {
+  double ox = 0, oy = 0;
+  s.offset(t, c.frames, ox, oy);
+  const double px = double(float(s.cx + ox)), py = double(float(s.cy + oy));  // as draw_frame
+  double ex, up, down;
+  footprint(s.shape, s.radius, ex, up, down);
+  auto clamp = [](double v, int hi) { return std::min(double(hi), std::max(0.0, v)); };
+  return {clamp(px - ex + 0.5, c.width), clamp(py - up + 0.5, c.height), clamp(px + ex + 0.5, c.width),
+          clamp(py + down + 0.5, c.height)};
+}
+
 }  // namespace
+
+std::vector<Box> SyntheticDynamics::boxes(size_t video) const {
+  if (video >= size())
+    fail("SyntheticDynamics", "expected a video index below " + std::to_string(size()) + ", got " +
+                                  std::to_string(video));
+  const Scene s = make_scene(config_, video, Motion(label(video)));
+  std::vector<Box> out;
+  for (int t = 0; t < config_.frames; ++t) out.push_back(object_box(s, t, config_));
+  return out;
+}
+
+Clip SyntheticDynamics::background(size_t video) const {
+  if (video >= size())
+    fail("SyntheticDynamics", "expected a video index below " + std::to_string(size()) + ", got " +
+                                  std::to_string(video));
+  const Scene s = make_scene(config_, video, Motion(label(video)));
+  Clip clip(1, config_.height, config_.width, 3);
+  for (size_t i = 0; i < s.background.size(); ++i) clip.frame(0)[i] = uint8_t(std::lround(s.background[i] * 255.f));
+  return clip;
+}
 
 const std::vector<std::string>& SyntheticDynamics::motion_classes() {
   static const std::vector<std::string> names = {

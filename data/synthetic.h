@@ -8,13 +8,15 @@
 // so a single frame says nothing about the label while the motion says it
 // all. Videos are rendered on demand, deterministically from (seed, subset,
 // index); export_synthetic writes them as UCF101-style frame folders with
-// split files, so the JPEG path runs on them too. No augmentation here.
+// split files, so the JPEG path runs on them too. boxes() gives the moving
+// object's box per frame, for detection. No augmentation here.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "data/box.h"
 #include "data/source.h"
 #include "data/splits.h"
 
@@ -47,6 +49,16 @@ class SyntheticDynamics : public VideoSource {
   Clip load(size_t video, const std::vector<int>& frames) const override;
   // All frames: [frames, height, width, 3].
   Clip render(size_t video) const;
+  // The moving object's box on each frame (config().frames of them), in
+  // continuous pixel coordinates (pixel (x, y) spans [x, x+1) x [y, y+1), as
+  // RoIAlign's aligned boxes): the exact extent of the shape's anti-aliased
+  // footprint (the pixels whose centre it covers at all), clamped to
+  // [0, width] x [0, height]. Computed from the scene, not from the pixels;
+  // the rendering is unchanged.
+  std::vector<Box> boxes(size_t video) const;
+  // The static background without the object: [1, height, width, 3], the
+  // values every frame has away from the object.
+  Clip background(size_t video) const;
 
   const SyntheticConfig& config() const { return config_; }
   // "<Class>/v_<Class>_<train|test>_<0000>": the frame-folder path on export.

@@ -44,6 +44,8 @@ void batch_norm_backward(const Tensor&, const Tensor&, const Tensor&, const Tens
 }
 void softmax_forward(const Tensor&, bool, Tensor&) { no_cuda("softmax"); }
 void softmax_backward(const Tensor&, const Tensor&, bool, Tensor&) { no_cuda("softmax"); }
+void roi_align_forward(const Tensor&, const Tensor&, const RoiAlignParams&, Tensor&) { no_cuda("roi_align"); }
+void roi_align_backward(const Tensor&, const Tensor&, const RoiAlignParams&, Tensor&) { no_cuda("roi_align"); }
 
 // cuda/api.h: statistics read as zero, settings are kept but unused.
 MemoryStats memory_stats() { return {}; }
