@@ -111,17 +111,34 @@ void Loader::worker() {
     if (stop_ || error_ || next_item_ >= order_.size()) return;
     const size_t pos = next_item_++, b = pos / B;
     const int n = int(pos % B);
-    const size_t item = order_[pos];
+    size_t item = order_[pos];
     std::vector<float*> outs;
     try {
       Slot& s = open_slot(b);
+      for (ViewBatch& vb : s.batch.views) outs.push_back(vb.clip(n));
+      lock.unlock();
+      // The item, or (substitute_on_error) the item again and then others
+      // drawn from (seed, epoch, item): the same on every run.
+      for (int attempt = 0;; ++attempt) {
+        try {
+          sampler_.render(item, epoch_, outs.data());
+          break;
+        } catch (const std::exception& e) {
+          if (!config_.substitute_on_error || attempt > config_.substitutes) throw;
+          const size_t failed = item;
+          if (attempt > 0) {
+            Rng rng(config_.seed, uint64_t(epoch_), order_[pos], kSubstitute + 16 * uint64_t(attempt));
+            item = size_t(rng.integer(0, int64_t(sampler_.num_items()) - 1));
+          }
+          std::lock_guard<std::mutex> g(mutex_);
+          last_substituted_error_ = source_->name(sampler_.video_of(failed)) + ": " + e.what();
+        }
+      }
+      lock.lock();
+      if (item != order_[pos]) ++substituted_;
       s.batch.video_ids[n] = int64_t(sampler_.video_of(item));
       s.batch.labels[n] = source_->label(sampler_.video_of(item));
       s.batch.clip_ids[n] = sampler_.clip_of(item);
-      for (ViewBatch& vb : s.batch.views) outs.push_back(vb.clip(n));
-      lock.unlock();
-      sampler_.render(item, epoch_, outs.data());
-      lock.lock();
     } catch (const std::exception& e) {
       if (!lock.owns_lock()) lock.lock();
       if (!error_)
@@ -134,6 +151,16 @@ void Loader::worker() {
     }
     if (--slots_[b].remaining == 0) ready_cv_.notify_all();
   }
+}
+
+size_t Loader::substituted() const {
+  std::lock_guard<std::mutex> g(mutex_);
+  return substituted_;
+}
+
+std::string Loader::last_substituted_error() const {
+  std::lock_guard<std::mutex> g(mutex_);
+  return last_substituted_error_;
 }
 
 bool Loader::next(Batch& out) {

@@ -57,6 +57,12 @@ struct LoaderConfig {
   bool drop_last = true;
   uint64_t seed = 0;
   BufferAllocator allocator;  // empty: default_allocator
+  // An item whose video fails to load: stop (the error stops the epoch) or
+  // substitute (try it once more, then up to `substitutes` other items chosen
+  // from (seed, epoch, item) alone, so that runs stay repeatable; counted in
+  // substituted()). SlowFast's and pytorchvideo's practice on Kinetics.
+  bool substitute_on_error = false;
+  int substitutes = 10;
 };
 
 class Loader {
@@ -78,6 +84,10 @@ class Loader {
   size_t batches_per_epoch() const;
   const ViewSampler& sampler() const { return sampler_; }
   int workers() const { return workers_; }
+  // Items rendered from a substitute since the loader was built, and the
+  // error of the last one replaced ("" when none).
+  size_t substituted() const;
+  std::string last_substituted_error() const;
 
  private:
   struct Slot {
@@ -94,7 +104,7 @@ class Loader {
   LoaderConfig config_;
   int workers_;
 
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable work_cv_, ready_cv_;
   std::vector<std::thread> threads_;
   bool started_ = false, stop_ = false;
@@ -104,6 +114,8 @@ class Loader {
   size_t next_item_ = 0;       // position in order_ of the next item to claim
   size_t next_batch_ = 0;      // next batch to hand out
   std::map<size_t, Slot> slots_;
+  size_t substituted_ = 0;
+  std::string last_substituted_error_;
 };
 
 }  // namespace vd::data

@@ -24,6 +24,7 @@ enum Stream : uint64_t {
   kSample = 2,      // clip start of view v: kSample + 16 * v
   kAugment = 3,     // augmentation of view v: kAugment + 16 * v
   kSynthetic = 4,   // synthetic video appearance and motion
+  kSubstitute = 5,  // the loader's substitute for item i, attempt a: kSubstitute + 16 * a
 };
 
 class Rng {

@@ -204,6 +204,32 @@ TEST(DataLoader, WorkerErrorReachesTheConsumerNamingTheVideo) {
   }
 }
 
+// substitute_on_error: the failing video's items are rendered from other
+// videos chosen from (seed, epoch, item) alone: the epoch completes, the
+// substitutions are counted, and two runs (any worker count) agree.
+TEST(DataLoader, SubstituteOnErrorReplacesAFailingVideoRepeatably) {
+  SyntheticConfig c;
+  c.height = c.width = 16;
+  c.frames = 12;
+  c.videos_per_class = 3;  // 30 videos
+  auto src = std::make_shared<FailingSource>(c, 7, true);
+  auto epoch_ids = [&](int workers) {
+    LoaderConfig l = loader_config(5, workers, true);  // 6 full batches: every video is drawn
+    l.substitute_on_error = true;
+    Loader loader(src, small_clip(), l);
+    std::vector<int64_t> ids;
+    for (Batch b; loader.next(b);)
+      for (int64_t v : b.video_ids) ids.push_back(v);
+    EXPECT_EQ(loader.substituted(), 1u);  // video 7 appears once per epoch
+    EXPECT_NE(loader.last_substituted_error().find(src->name(7) + ": decoder broke"), std::string::npos);
+    return ids;
+  };
+  const std::vector<int64_t> a = epoch_ids(1), b = epoch_ids(3);
+  ASSERT_EQ(a.size(), 30u);
+  EXPECT_EQ(a, b);
+  for (int64_t v : a) EXPECT_NE(v, 7);
+}
+
 TEST(DataLoader, StopsCleanlyWhenTheConsumerQuitsEarlyOrRestarts) {
   auto run = std::async(std::launch::async, [] {
     auto src = small_synthetic(10);  // 100 videos

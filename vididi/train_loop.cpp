@@ -62,6 +62,7 @@ TrainResult train(Trainer& trainer, std::shared_ptr<const data::VideoSource> sou
   lc.seed = c.seed;
   lc.shuffle = true;
   lc.drop_last = true;
+  lc.substitute_on_error = c.load_errors == "substitute";
   data::Loader loader(source, clip_config(c, trainer.schedule().max_order()), lc);
   const size_t videos = loader.sampler().num_videos(), short_videos = loader.sampler().short_videos();
   if (short_videos > 0)
@@ -162,6 +163,10 @@ TrainResult train(Trainer& trainer, std::shared_ptr<const data::VideoSource> sou
     trainer.say("run directory " + c.out + ": config.txt run.json metrics.jsonl loss.png checkpoint.vdc");
   }
   res.checkpoint = trainer.last_checkpoint();
+  res.substituted = loader.substituted();
+  if (res.substituted > 0)
+    trainer.say(std::to_string(res.substituted) + " training clips were rendered from a substitute video (load_errors = "
+                "substitute); the last failure: " + loader.last_substituted_error());
   return res;
 }
 

@@ -23,6 +23,7 @@ struct TrainResult {
   bool finished = false;            // reached total_steps (false when stop_after stopped it)
   std::string checkpoint;           // last checkpoint written ("" when none)
   double seconds = 0, clips_per_s = 0;
+  size_t substituted = 0;           // clips rendered from a substitute video (load_errors = substitute)
 };
 
 // The run's length: steps, or epochs x full batches of the videos the loader

@@ -56,6 +56,9 @@ std::string write_pretrain_report(const vididi::TrainConfig& c, const config::Ke
       << "This call: " << (r.steps_done - r.first_step) << " step(s) in " << sig4(r.seconds) << " s, "
       << sig4(r.clips_per_s) << " clips/s.\n\n"
       << loss_summary(records) << ".\n\n"
+      << (r.substituted ? std::to_string(r.substituted) + " training clips came from a substitute video "
+                          "(load_errors = substitute): see the run's output for the last failure.\n\n"
+                        : std::string())
       << markdown_table({"pair", "steps", "loss, first 10%", "loss, last 10%"}, rows) << "\n"
       << "Files: `metrics.jsonl` (one JSON line per step: pair, loss terms, lr), `checkpoint.vdc` (model, "
          "optimizer and a model card: encoder, width divisor, blocks, heads, clip shape; use `--checkpoint "

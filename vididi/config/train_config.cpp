@@ -60,6 +60,10 @@ void train_keys(Settings& s, TrainConfig& c, const std::vector<std::string>& ski
       .range(0, 1);
   all.add("grayscale_p", c.grayscale_p, "grayscale probability per clip").range(0, 1);
   all.add("workers", c.workers, "data loader threads (0 = one per hardware thread)").range(0, 1024);
+  all.add("load_errors", c.load_errors,
+          "a video that fails to load in training: stop the run, or substitute (retry once, then render another "
+          "video chosen from seed, epoch and item, counted and reported; SlowFast's practice on Kinetics)")
+      .choices({"stop", "substitute"});
   all.add("epochs", c.epochs, "passes over the dataset (used when steps = 0)").range(0, 1e9);
   all.add("steps", c.steps, "optimizer steps (wins over epochs when > 0)").range(0, 1e12);
   all.add("batch", c.batch, "videos per step (two clips each); batch norm needs >= 2").range(2, 1 << 20);

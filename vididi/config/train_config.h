@@ -62,6 +62,7 @@ struct TrainConfig {
   // is a direction (synthetic dynamics: a flipped MoveRight is MoveLeft).
   double scale_min = 0.3, flip_p = 0.5, jitter_p = 0.8, grayscale_p = 0.2;
   int64_t workers = 0;
+  std::string load_errors = "stop";  // stop | substitute (data/loader.h)
   // --- length and batch
   int64_t epochs = 0, steps = 0;  // steps > 0 wins; otherwise epochs * batches per epoch
   int64_t batch = 32;
