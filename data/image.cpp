@@ -24,8 +24,45 @@
 
 namespace vd::data {
 
+namespace {
+// stb_image 2.27 (Debian's libstb) writes past its 257-entry Huffman size
+// table when a JPEG's DHT segment declares more than 256 codes
+// (stbi__build_huffman; found by `make fuzz`'s image target, see
+// docs/RELIABILITY.md). A valid JPEG never does (ITU T.81 B.2.4.2: at most
+// 256 values per table), so such files are refused here, before stb sees
+// them. Returns "" or why the file is refused.
+std::string check_jpeg_huffman_tables(const uint8_t* b, size_t n) {
+  // stb tries every input that is not a PNG as a JPEG (it skips fill bytes
+  // before the SOI marker too), so every such input is checked.
+  if (n >= 4 && b[0] == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') return "";
+  auto at = [&](size_t i) -> size_t { return i < n ? b[i] : 0; };  // stb reads 0 past the end
+  // Every DHT marker (FF C4) of the file: entropy-coded data stuffs FF with
+  // 00, so a valid file has FF C4 only at its DHT segments (progressive files
+  // have some after the first scan). Each segment is read as stb reads it:
+  // tables of 1 + 16 count bytes and their codes, while the length lasts.
+  for (size_t i = 0; i + 1 < n; ++i) {
+    if (b[i] != 0xFF || b[i + 1] != 0xC4) continue;
+    long remaining = long(at(i + 2) << 8 | at(i + 3)) - 2;
+    size_t t = i + 4;
+    while (remaining > 0) {
+      size_t codes = 0;
+      for (size_t k = 1; k <= 16; ++k) codes += at(t + k);
+      if (codes > 256)
+        return "a Huffman table (DHT) declares " + std::to_string(codes) + " codes; a JPEG has at most 256";
+      t += 17 + codes;
+      remaining -= long(17 + codes);
+    }
+  }
+  return "";
+}
+}  // namespace
+
 Image decode_image_memory(const uint8_t* bytes, size_t size, int channels,
                           const std::string& name) {
+  const std::string bad = check_jpeg_huffman_tables(bytes, size);
+  if (!bad.empty())
+    fail(name, "cannot decode image: " + bad + " (file has " + std::to_string(size) + " bytes)",
+         "the frame is corrupt; re-extract this video with tools/prepare_frames.py, or set on_corrupt = skip");
   int w = 0, h = 0, c = 0;
   uint8_t* p = stbi_load_from_memory(bytes, int(size), &w, &h, &c, channels);
   if (!p) {
