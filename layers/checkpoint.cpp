@@ -3,6 +3,8 @@
 // reader, and the module/optimizer glue.
 #include "layers/checkpoint.h"
 
+#include "layers/atomic_file.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -96,18 +98,6 @@ std::string i64_bytes(uint64_t v) {
   return s;
 }
 
-void write_all(int fd, const void* data, size_t n, const std::string& path) {
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    VD_CHECK(w > 0, "checkpoint: writing " << path << " failed: " << std::strerror(errno)
-                                           << "; hint: is the disk full?");
-    p += w;
-    n -= size_t(w);
-  }
-}
-
 }  // namespace
 
 void write_checkpoint(const std::string& path, const Checkpoint& ck) {
@@ -147,8 +137,8 @@ void write_checkpoint(const std::string& path, const Checkpoint& ck) {
                                                  << "; hint: does the folder exist and is it writable?");
   try {
     std::string header(kHeaderBytes, '\0');
-    write_all(fd, header.data(), header.size(), tmp);
-    write_all(fd, table.data(), table.size(), tmp);
+    write_all(fd, header.data(), header.size(), tmp, "checkpoint");
+    write_all(fd, table.data(), table.size(), tmp, "checkpoint");
     uint32_t payload_crc = 0;
     const char zeros[8] = {};
     for (const Item& it : items) {
@@ -158,10 +148,10 @@ void write_checkpoint(const std::string& path, const Checkpoint& ck) {
         h = ops::contiguous(ops::to_device(it.tensor, Device::cpu()));
         data = h.data_ptr();
       }
-      write_all(fd, data, it.nbytes, tmp);
+      write_all(fd, data, it.nbytes, tmp, "checkpoint");
       payload_crc = crc32(data, it.nbytes, payload_crc);
       size_t pad = size_t((8 - it.nbytes % 8) % 8);
-      write_all(fd, zeros, pad, tmp);
+      write_all(fd, zeros, pad, tmp, "checkpoint");
       payload_crc = crc32(zeros, pad, payload_crc);
     }
     header.clear();
@@ -176,25 +166,12 @@ void write_checkpoint(const std::string& path, const Checkpoint& ck) {
     put(header, crc32(header.data(), header.size()), 4);
     VD_CHECK(::pwrite(fd, header.data(), header.size(), 0) == ssize_t(header.size()),
              "checkpoint: writing the header of " << tmp << " failed: " << std::strerror(errno));
-    VD_CHECK(::fsync(fd) == 0, "checkpoint: fsync of " << tmp << " failed: " << std::strerror(errno));
   } catch (...) {
     ::close(fd);
     ::unlink(tmp.c_str());
     throw;
   }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    VD_FAIL("checkpoint: cannot rename " << tmp << " to " << path << ": " << std::strerror(err));
-  }
-  // Make the rename itself durable.
-  std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/') + 1);
-  int dfd = ::open(dir.c_str(), O_RDONLY);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  publish_file(fd, tmp, path, "checkpoint");
 }
 
 namespace {

@@ -4,6 +4,8 @@
 // safetensors_json.cpp. Not here: any model layout (torchvision_io.cpp).
 #include "layers/safetensors.h"
 
+#include "layers/atomic_file.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -156,36 +158,14 @@ void write_safetensors(const std::string& path, const SafetensorsFile& f) {
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   VD_CHECK(fd >= 0, "safetensors: cannot create " << tmp << ": " << std::strerror(errno)
                                                   << "; hint: does the folder exist and is it writable?");
-  const unsigned char* p = bytes.data();
-  size_t left = bytes.size();
-  while (left > 0) {
-    ssize_t w = ::write(fd, p, left);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      VD_FAIL("safetensors: writing " << tmp << " failed: " << std::strerror(err) << "; hint: is the disk full?");
-    }
-    p += w;
-    left -= size_t(w);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    int err = errno;
+  try {
+    write_all(fd, bytes.data(), bytes.size(), tmp, "safetensors");
+  } catch (...) {
+    ::close(fd);
     ::unlink(tmp.c_str());
-    VD_FAIL("safetensors: fsync/close of " << tmp << " failed: " << std::strerror(err));
+    throw;
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    VD_FAIL("safetensors: cannot rename " << tmp << " to " << path << ": " << std::strerror(err));
-  }
-  std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/') + 1);
-  int dfd = ::open(dir.c_str(), O_RDONLY);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  publish_file(fd, tmp, path, "safetensors");
 }
 
 // ------------------------------------------------------------------ reader
