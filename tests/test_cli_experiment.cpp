@@ -19,12 +19,6 @@ using namespace cli_test;
 namespace {
 const std::string kSpec = "tests/data/experiments/tiny.exp";
 
-std::string read(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 // R@1 in percent from a run's retrieval.json, read independently of the runner.
 double r1(const std::string& json) {
@@ -43,7 +37,7 @@ std::string spec_with(const std::string& name, const std::string& extra) {
 }  // namespace
 
 TEST(CliExperiment, RunsCellsOverSeedsAndSummarisesThem) {
-  if (read(kSpec).empty()) GTEST_SKIP() << kSpec << " not found (run the tests from the repository root)";
+  ASSERT_FALSE(read(kSpec).empty()) << kSpec << " not found (run the tests from the repository root)";
   const std::string dir = ::testing::TempDir() + "cli_experiment";
   std::system(("rm -rf " + dir).c_str());
   const std::string spec = spec_with("tiny_random.exp", "\n[cell random]\npretrain = false\n");
@@ -86,7 +80,7 @@ TEST(CliExperiment, RunsCellsOverSeedsAndSummarisesThem) {
 }
 
 TEST(CliExperiment, AFailedRunIsReportedAndATypoRefusedBeforeRunning) {
-  if (read(kSpec).empty()) GTEST_SKIP() << kSpec << " not found (run the tests from the repository root)";
+  ASSERT_FALSE(read(kSpec).empty()) << kSpec << " not found (run the tests from the repository root)";
   const std::string dir = ::testing::TempDir() + "cli_experiment_fail";
   std::system(("rm -rf " + dir).c_str());
   // 9 + 2 frames do not fit the 8-frame videos: every run of this cell fails.
@@ -122,7 +116,7 @@ TEST(CliExperiment, CommittedExperimentFilesAreValid) {
   int n = 0;
   for (const char* f : {"pairs", "frameworks", "gains", "eval_order", "gpu_scale"}) {
     const std::string path = std::string("experiments/") + f + ".exp";
-    if (read(path).empty()) GTEST_SKIP() << path << " not found (run the tests from the repository root)";
+    ASSERT_FALSE(read(path).empty()) << path << " not found (run the tests from the repository root)";
     vd::cli::ExperimentSpec spec;
     EXPECT_NO_THROW(spec = vd::cli::read_experiment(path)) << path;
     EXPECT_EQ(spec.seed_list().size(), 5u) << path;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include <sstream>
 #include <string>
@@ -52,6 +53,14 @@ inline std::string fresh_dir(const std::string& name) {
   const std::string d = ::testing::TempDir() + name + "_" + std::to_string(::getpid());
   std::filesystem::remove_all(d);
   return d;
+}
+
+// The whole file, or "" when it cannot be read.
+inline std::string read(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
 }
 
 }  // namespace cli_test

@@ -8,14 +8,9 @@
 #include <fstream>
 #include <sstream>
 
-namespace {
-std::string read(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-}  // namespace
+#include "tests/test_cli_util.h"
+
+using cli_test::read;
 
 TEST(DocsTables, MatchTheirResultFiles) {
   ASSERT_FALSE(read("tools/doc_tables.py").empty()) << "run the tests from the repository root";
