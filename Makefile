@@ -25,7 +25,7 @@ CXXFLAGS := -std=c++17 $(OPT) -g -Wall -Wextra -Wno-unused-parameter -fPIC -pthr
 NVFLAGS  := -std=c++17 $(OPT) -I. $(CUDA_ARCH) -Xcompiler -fPIC,-pthread -MMD -MP --expt-relaxed-constexpr
 LDLIBS   := -pthread -lm
 
-LIB_DIRS := core core/cpu core/cpu/fast autograd layers layers/optim vididi vididi/config vididi/models vididi/eval vididi/cli data
+LIB_DIRS := core core/cpu core/cpu/fast autograd dist layers layers/optim vididi vididi/config vididi/models vididi/eval vididi/cli data
 # vididi/cli/main.cpp is the vididi program's main(), not part of the library.
 MAIN_SRC := vididi/cli/main.cpp
 LIB_SRCS := $(filter-out $(MAIN_SRC),$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cpp)))
