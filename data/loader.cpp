@@ -23,20 +23,25 @@ Loader::Loader(std::shared_ptr<const VideoSource> source, ClipConfig clip, Loade
                              std::to_string(config_.batch_size) + ", " +
                              std::to_string(config_.prefetch_batches) + ", " +
                              std::to_string(config_.workers));
+  if (config_.shards < 1 || config_.shard < 0 || config_.shard >= config_.shards || (config_.shards > 1 && !config_.drop_last))
+    fail("LoaderConfig", "expected 0 <= shard < shards and drop_last when shards > 1, got shard " +
+                             std::to_string(config_.shard) + " of " + std::to_string(config_.shards));
   if (!config_.allocator) config_.allocator = default_allocator;
   workers_ = config_.workers > 0 ? config_.workers
                                  : std::max(1, int(std::thread::hardware_concurrency()));
   if (batches_per_epoch() == 0)
     fail("Loader", "expected at least one batch per epoch, got " +
                        std::to_string(sampler_.num_items()) + " items for batch size " +
-                       std::to_string(config_.batch_size) + " with drop_last",
+                       std::to_string(config_.batch_size) +
+                       (config_.shards > 1 ? " x " + std::to_string(config_.shards) + " ranks" : std::string()) +
+                       " with drop_last",
          "use a smaller batch_size or drop_last = false");
 }
 
 Loader::~Loader() { stop_workers(); }
 
 size_t Loader::batches_per_epoch() const {
-  const size_t n = sampler_.num_items(), b = size_t(config_.batch_size);
+  const size_t n = sampler_.num_items(), b = size_t(config_.batch_size) * size_t(config_.shards);
   return config_.drop_last ? n / b : (n + b - 1) / b;
 }
 
@@ -60,7 +65,15 @@ void Loader::start_epoch(int64_t epoch, size_t first_batch) {
     Rng rng(config_.seed, uint64_t(epoch), 0, kShuffle);
     for (size_t i = items; i > 1; --i) std::swap(order_[i - 1], order_[size_t(rng.integer(0, int64_t(i) - 1))]);
   }
-  order_.resize(std::min(items, batches_per_epoch() * size_t(config_.batch_size)));
+  const size_t B = size_t(config_.batch_size), G = B * size_t(config_.shards);
+  order_.resize(std::min(items, batches_per_epoch() * G));
+  if (config_.shards > 1) {  // this rank's slice of every global batch
+    std::vector<size_t> mine;
+    for (size_t g = 0; g < batches_per_epoch(); ++g)
+      mine.insert(mine.end(), order_.begin() + long(g * G + size_t(config_.shard) * B),
+                  order_.begin() + long(g * G + size_t(config_.shard + 1) * B));
+    order_ = std::move(mine);
+  }
   slots_.clear();
   error_ = nullptr;
   stop_ = false;

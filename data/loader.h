@@ -63,6 +63,14 @@ struct LoaderConfig {
   // substituted()). SlowFast's and pytorchvideo's practice on Kinetics.
   bool substitute_on_error = false;
   int substitutes = 10;
+  // Data-parallel sharding: `shards` ranks each take batch_size items of
+  // every global batch of batch_size * shards items of the epoch's one
+  // permutation (the same on every rank, seeded by seed and epoch): rank r
+  // takes positions [r * batch_size, (r + 1) * batch_size) of each, so the
+  // ranks' shards are disjoint, of equal length, and together are exactly
+  // the batches of one loader with batch_size * shards (DistributedSampler's
+  // guarantee, without its padding: needs drop_last).
+  int shard = 0, shards = 1;
 };
 
 class Loader {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <set>
 #include <chrono>
 #include <future>
 #include <numeric>
@@ -106,6 +107,45 @@ TEST(DataLoader, SameBatchesWhateverTheWorkerCount) {
       ASSERT_TRUE(std::equal(a.views[v].data.get(), a.views[v].data.get() + a.views[v].numel(),
                              b.views[v].data.get()));
   }
+}
+
+// Sharded for data parallelism: 3 ranks of batch 3 see disjoint slices that
+// together are, item for item and pixel for pixel, the batches of one loader
+// of batch 9 (30 videos: 3 global batches, the last 3 videos dropped).
+TEST(DataLoader, ShardsAreDisjointSlicesOfTheGlobalBatches) {
+  auto src = small_synthetic();
+  Loader whole(src, small_clip(), loader_config(9, 2, true));
+  whole.start_epoch(3);
+  std::vector<Batch> global;
+  for (Batch b; whole.next(b);) global.push_back(b);
+  ASSERT_EQ(global.size(), 3u);
+  std::set<int64_t> seen;
+  for (int r = 0; r < 3; ++r) {
+    LoaderConfig lc = loader_config(3, 2, true);
+    lc.shard = r, lc.shards = 3;
+    Loader part(src, small_clip(), lc);
+    EXPECT_EQ(part.batches_per_epoch(), 3u);
+    part.start_epoch(3);
+    size_t g = 0;
+    for (Batch b; part.next(b); ++g) {
+      ASSERT_LT(g, global.size());
+      ASSERT_EQ(b.video_ids.size(), 3u);
+      for (size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(b.video_ids[i], global[g].video_ids[size_t(r) * 3 + i]);
+        EXPECT_TRUE(seen.insert(b.video_ids[i]).second) << "video " << b.video_ids[i] << " on two ranks";
+      }
+      for (int v = 0; v < 2; ++v) {
+        const size_t per = b.views[v].numel() / 3;
+        EXPECT_TRUE(std::equal(b.views[v].data.get(), b.views[v].data.get() + b.views[v].numel(),
+                               global[g].views[v].data.get() + size_t(r) * 3 * per));
+      }
+    }
+    EXPECT_EQ(g, 3u);
+  }
+  EXPECT_EQ(seen.size(), 27u);
+  LoaderConfig bad = loader_config(3, 1, false);
+  bad.shards = 2;
+  EXPECT_THROW(Loader(src, small_clip(), bad), std::exception);  // shards need drop_last
 }
 
 TEST(DataLoader, StartingAtABatchSkipsTheEarlierOnesWithoutRenderingThem) {

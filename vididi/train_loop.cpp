@@ -46,16 +46,18 @@ data::ClipConfig clip_config(const TrainConfig& c, int extra_frames) {
 }
 }  // namespace
 
-int64_t planned_steps(const TrainConfig& c, const data::VideoSource& source) {
+int64_t planned_steps(const TrainConfig& c, const data::VideoSource& source, int world) {
   const data::ViewSampler sampler(source, clip_config(c, c.max_order()), c.seed);
-  return c.total_steps(sampler.num_videos());
+  return c.total_steps(sampler.num_videos(), world);
 }
 
 TrainResult train(Trainer& trainer, std::shared_ptr<const data::VideoSource> source,
                   const std::string& run_config_text) {
   const TrainConfig& c = trainer.config();
   VD_CHECK(source, "train: expected a dataset, got null");
-  c.validate(*source);
+  dist::Communicator& comm = trainer.comm();
+  const int world = comm.world_size();
+  c.validate(*source, world);
   data::LoaderConfig lc;
   lc.batch_size = int(c.batch);
   lc.workers = int(c.workers);
@@ -63,27 +65,32 @@ TrainResult train(Trainer& trainer, std::shared_ptr<const data::VideoSource> sou
   lc.shuffle = true;
   lc.drop_last = true;
   lc.substitute_on_error = c.load_errors == "substitute";
+  lc.shard = comm.rank(), lc.shards = world;  // this rank's slice of each global batch
   data::Loader loader(source, clip_config(c, trainer.schedule().max_order()), lc);
   const size_t videos = loader.sampler().num_videos(), short_videos = loader.sampler().short_videos();
   if (short_videos > 0)
     trainer.say(std::to_string(short_videos) + " of " + std::to_string(source->size()) +
                 " videos are shorter than a clip of " + std::to_string(c.clip.frames + trainer.schedule().max_order()) +
                 " frames at stride " + std::to_string(c.clip.stride) + " (short_video = " + c.clip.short_video + ")");
-  const int64_t batches_per_epoch = int64_t(videos) / c.batch;  // the last partial batch is dropped
+  const int64_t global_batch = c.batch * world;
+  const int64_t batches_per_epoch = int64_t(videos) / global_batch;  // the last partial batch is dropped
   if (batches_per_epoch < 1)
-    throw UsageError("batch = " + std::to_string(c.batch) + " but only " + std::to_string(videos) +
-                         " videos are left for training (short_video = " + c.clip.short_video + ")", "batch");
+    throw UsageError("batch = " + std::to_string(c.batch) + (world > 1 ? " x " + std::to_string(world) + " ranks" : "") +
+                         " but only " + std::to_string(videos) + " videos are left for training (short_video = " +
+                         c.clip.short_video + ")", "batch");
   const int64_t total = trainer.total_steps();
-  VD_CHECK(total == c.total_steps(videos),
-           "train: the trainer was built for " << total << " steps, the dataset gives " << c.total_steps(videos)
+  VD_CHECK(total == c.total_steps(videos, world),
+           "train: the trainer was built for " << total << " steps, the dataset gives " << c.total_steps(videos, world)
                                                << "; hint: build it with planned_steps()");
   TrainResult res;
   res.total_steps = total;
-  const bool write = !c.out.empty();
+  const bool write = !c.out.empty() && comm.is_root();  // rank 0 alone writes
   // Warnings about the run directory go to stderr, quiet or not.
   auto notice = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
   const std::string ckpt = c.out + "/checkpoint.vdc", metrics = c.out + "/metrics.jsonl";
-  if (write) {
+  std::string resume = c.resume;
+  root_decides(comm, [&] {
+    if (c.out.empty()) return;
     remove_stale_temporaries(c.out, notice);
     if (c.resume.empty() && !c.overwrite && (path_exists(ckpt) || path_exists(metrics)))
       throw UsageError("out: " + c.out + " already holds a run (" +
@@ -91,12 +98,22 @@ TrainResult train(Trainer& trainer, std::shared_ptr<const data::VideoSource> sou
                            "); expected a new or empty folder; hint: --resume auto continues that run, "
                            "--overwrite true replaces it, or choose another --out",
                        "out", c.out);
+  });
+  root_decides(comm, [&] {
+    if (resume == "auto") resume = !c.out.empty() && path_exists(ckpt) ? ckpt : "";
+    if (!resume.empty() && !path_exists(resume))
+      throw UsageError("resume: no checkpoint at '" + resume + "'; hint: resume = auto starts fresh when none exists",
+                       "resume", resume);
+  });
+  if (world > 1) {
+    comm.broadcast_text(resume, 0);  // rank 0's choice; every rank reads the same file
+    std::vector<double> missing{resume.empty() || path_exists(resume) ? 0.0 : 1.0};
+    comm.all_reduce_host(missing, dist::Reduce::Sum);
+    if (missing[0] > 0)
+      throw UsageError("resume: " + std::to_string(int(missing[0])) + " of " + std::to_string(world) +
+                           " ranks cannot see " + resume + "; hint: the run directory must be on a file system "
+                           "every rank sees (docs/DISTRIBUTED.md)", "resume", resume);
   }
-  std::string resume = c.resume;
-  if (resume == "auto") resume = write && path_exists(ckpt) ? ckpt : "";
-  if (!resume.empty() && !path_exists(resume))
-    throw UsageError("resume: no checkpoint at '" + resume + "'; hint: resume = auto starts fresh when none exists",
-                     "resume", resume);
   const int64_t start = resume.empty() ? 0 : trainer.restore(resume);
   if (!resume.empty()) trainer.say("resumed from " + resume + " after step " + std::to_string(start));
   if (write) {
@@ -119,7 +136,7 @@ TrainResult train(Trainer& trainer, std::shared_ptr<const data::VideoSource> sou
   data::Batch batch;
   if (start < end)
     trainer.say("training steps " + std::to_string(start + 1) + ".." + std::to_string(end) + " of " +
-                std::to_string(total) + " (" + std::to_string(c.batch) + " videos each, " +
+                std::to_string(total) + " (" + std::to_string(global_batch) + " videos each, " +
                 std::to_string(batches_per_epoch) + " batches per epoch); progress after the first step, then every " +
                 std::to_string(c.log_every));
 
@@ -145,28 +162,32 @@ TrainResult train(Trainer& trainer, std::shared_ptr<const data::VideoSource> sou
       if (!log.good()) throw UsageError("cannot write " + metrics + " (disk full?)", "out", metrics);
     }
     const double elapsed = since(t0), done = double(step + 1 - start);
-    const double clips_per_s = done * double(c.batch) / std::max(elapsed, 1e-9);
+    const double clips_per_s = done * double(global_batch) / std::max(elapsed, 1e-9);
     if ((step + 1) % c.log_every == 0 || step == start || step + 1 == end)
       trainer.say(progress_line(rec, total, clips_per_s, elapsed / done * double(total - step - 1)));
-    if (write && c.checkpoint_every > 0 && (step + 1) % c.checkpoint_every == 0 && step + 1 < end)
-      trainer.save(ckpt, step + 1);
+    if (!c.out.empty() && c.checkpoint_every > 0 && (step + 1) % c.checkpoint_every == 0 && step + 1 < end)
+      trainer.save(ckpt, step + 1);  // rank 0 writes; every rank records it as the last good one
   }
   res.seconds = since(t0);
   res.steps_done = std::max(start, end);
   res.finished = res.steps_done >= total;
-  res.clips_per_s = double(res.steps_done - start) * double(c.batch) / std::max(res.seconds, 1e-9);
+  res.clips_per_s = double(res.steps_done - start) * double(global_batch) / std::max(res.seconds, 1e-9);
+  if (!c.out.empty()) trainer.save(ckpt, res.steps_done);
   if (write) {
-    trainer.save(ckpt, res.steps_done);
     log.close();
     if (log.fail()) throw UsageError("cannot write " + metrics + " (closing failed; disk full?)", "out", metrics);
     plot_losses(c.out + "/loss.png", read_metrics(metrics));
     trainer.say("run directory " + c.out + ": config.txt run.json metrics.jsonl loss.png checkpoint.vdc");
   }
   res.checkpoint = trainer.last_checkpoint();
-  res.substituted = loader.substituted();
+  std::vector<double> substituted{double(loader.substituted())};
+  comm.all_reduce_host(substituted, dist::Reduce::Sum);  // every rank's clips
+  res.substituted = size_t(substituted[0]);
   if (res.substituted > 0)
     trainer.say(std::to_string(res.substituted) + " training clips were rendered from a substitute video (load_errors = "
-                "substitute); the last failure: " + loader.last_substituted_error());
+                "substitute); the last failure: " +
+                (loader.last_substituted_error().empty() ? std::string("on another rank")
+                                                         : loader.last_substituted_error()));
   return res;
 }
 

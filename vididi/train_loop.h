@@ -29,7 +29,8 @@ struct TrainResult {
 // The run's length: steps, or epochs x full batches of the videos the loader
 // keeps (all, unless short_video = skip leaves some out). Build the Trainer
 // with it.
-int64_t planned_steps(const TrainConfig& c, const data::VideoSource& source);
+// `world`: the number of data-parallel ranks (each takes batch videos a step).
+int64_t planned_steps(const TrainConfig& c, const data::VideoSource& source, int world = 1);
 
 // Runs `trainer` on `source` from the start, or from the checkpoint named by
 // config.resume, to total_steps (or stop_after). When config.out is set it

@@ -27,7 +27,7 @@ namespace {
 const char* const kResumeKeys[] = {"framework", "pairs", "schedule", "gain", "standardize", "encoder",
                                    "width_divisor", "blocks", "projector_dim", "batch", "frames", "stride",
                                    "crop", "same_clip", "optimizer", "lr", "final_lr", "warmup_steps",
-                                   "steps", "epochs", "seed"};
+                                   "steps", "epochs", "seed", "gather", "sync_bn", "lr_scale"};
 
 // key -> value of a config text (TrainConfig::to_text's lines).
 std::map<std::string, std::string> values_of(const TrainConfig& c) {
@@ -72,12 +72,17 @@ std::string first_non_finite(const nn::NamedTensors& tensors) {
   return "(a tensor)";  // not reached: the sum above was not finite
 }
 
-Trainer::Trainer(TrainConfig config, int64_t total_steps, std::function<void(const std::string&)> print)
-    : config_(std::move(config)), total_steps_(total_steps), print_(std::move(print)) {
+Trainer::Trainer(TrainConfig config, int64_t total_steps, std::function<void(const std::string&)> print,
+                 Parallel parallel)
+    : config_(std::move(config)), total_steps_(total_steps), print_(std::move(print)), parallel_(std::move(parallel)) {
   config_.validate();
-  std::string note;
-  device_ = resolve_device(config_.device, config_.precision, &note);
-  if (!note.empty()) say(note);
+  if (!parallel_.comm) {
+    std::string note;
+    parallel_ = vididi::single_process(resolve_device(config_.device, config_.precision, &note));
+    parallel_.note = note;
+  }
+  device_ = parallel_.device;
+  if (!parallel_.note.empty()) say(parallel_.note);
   schedule_ = PairSchedule(parse_schedule_kind(config_.schedule), parse_pairs(config_.pairs), config_.seed);
   const std::vector<double> g = config_.gains();
   derivatives_.gain = {g[0], g[1], g[2]};
@@ -101,13 +106,22 @@ Trainer::Trainer(TrainConfig config, int64_t total_steps, std::function<void(con
   const std::string name = config_.model.encoder;
   model_ = std::make_shared<SSLModel>([&] { return models::make_encoder(name, eo); }, h, &gen);
   model_->to(device_);
+  if (parallel_.world() > 1) {
+    // Every rank built the same model from the seed; broadcasting rank 0's
+    // makes that a fact rather than an assumption.
+    // (f32 tensors: the f64 num_batches_tracked counters are 0 everywhere.)
+    for (auto& [name, t] : model_->state_dict())
+      if (t.dtype() == DType::F32) parallel_.comm->broadcast(t, 0);
+    say("data parallel: " + std::to_string(parallel_.world()) + " ranks x batch " + std::to_string(config_.batch) +
+        " = " + std::to_string(parallel_.world() * config_.batch) + " videos per step");
+  }
   optimizer_ = make_optimizer(config_, model_->trainable_parameters());
 }
 
 Trainer::~Trainer() = default;
 
 void Trainer::say(const std::string& line) const {
-  if (print_ && !config_.quiet) print_(line);
+  if (print_ && !config_.quiet && is_root()) print_(line);
 }
 
 StepRecord Trainer::train_step(const Tensor& xa, const Tensor& xb, int64_t step) {
@@ -143,6 +157,15 @@ StepRecord Trainer::train_step(const Tensor& xa, const Tensor& xb, int64_t step)
     rec.pair += (rec.pair.empty() ? "" : "+") + std::to_string(p.first) + "-" + std::to_string(p.second);
   }
   rec.loss = loss.item();
+  if (parallel_.world() > 1 && !gathered()) {
+    // Each rank's loss is of its own clips: log (and judge) their mean, the
+    // loss of the global batch, so that every rank takes the same decision.
+    std::vector<double> v{rec.loss};
+    for (const auto& kv : rec.terms) v.push_back(kv.second);
+    parallel_.comm->all_reduce_host(v, dist::Reduce::Average);
+    rec.loss = v[0];
+    for (size_t k = 0; k < rec.terms.size(); ++k) rec.terms[k].second = v[k + 1];
+  }
   if (!std::isfinite(rec.loss)) {
     std::ostringstream terms;
     for (const auto& kv : rec.terms) terms << " " << kv.first << "=" << kv.second;
@@ -165,7 +188,9 @@ StepRecord Trainer::train_step(const Tensor& xa, const Tensor& xb, int64_t step)
     if (!bad.empty()) stop("the gradient of", bad);
   }
   if (config_.grad_clip > 0) optim::clip_grad_norm(model_->trainable_parameters(), config_.grad_clip);
-  optim::WarmupCosine lr(config_.lr, config_.final_lr, config_.warmup_steps, std::max<int64_t>(1, total_steps_));
+  const double scale = config_.dist.lr_scale == "linear" ? double(parallel_.world()) : 1.0;
+  optim::WarmupCosine lr(config_.lr * scale, config_.final_lr * scale, config_.warmup_steps,
+                         std::max<int64_t>(1, total_steps_));
   rec.lr = lr(step);
   optimizer_->set_lr(rec.lr);
   optimizer_->step();
@@ -173,11 +198,24 @@ StepRecord Trainer::train_step(const Tensor& xa, const Tensor& xb, int64_t step)
     rec.momentum = byol_momentum(step, total_steps_, config_.byol_momentum);
     model_->update_target(rec.momentum);
   }
+  if (parallel_.world() > 1 && !config_.dist.sync_bn) average_running_statistics();
   if (check) {
     const std::string bad = first_non_finite(model_->state_dict());
     if (!bad.empty()) stop("after the update, parameter or buffer", bad);
   }
   return rec;
+}
+
+bool Trainer::gathered() const {
+  return config_.dist.gather == "global" && model_->options().framework != Framework::BYOL;
+}
+
+void Trainer::average_running_statistics() {
+  // Without SyncBN each rank's batch norms see its own clips: their running
+  // statistics are averaged, so that every rank (and the checkpoint) holds
+  // the same model.
+  for (auto& [name, t] : model_->named_buffers())
+    if (t.dtype() == DType::F32) parallel_.comm->all_reduce(t, dist::Reduce::Average);
 }
 
 std::string Trainer::last_good() const {
@@ -194,7 +232,8 @@ void Trainer::save(const std::string& path, int64_t steps_done) {
   meta.extra["code_version"] = code_version();
   meta.extra["generator"] = std::to_string(default_generator().seed()) + ":" + std::to_string(default_generator().counter());
   meta.extra["total_steps"] = std::to_string(total_steps_);
-  save_checkpoint(path, *model_, optimizer_.get(), meta);
+  meta.extra["world_size"] = std::to_string(parallel_.world());
+  if (is_root()) save_checkpoint(path, *model_, optimizer_.get(), meta);
   last_checkpoint_ = path;
   last_checkpoint_step_ = steps_done;
 }
@@ -209,6 +248,13 @@ int64_t Trainer::restore(const std::string& path) {
       throw UsageError("resume: " + std::string(key) + " = " + ours.at(key) + " differs from the checkpoint's " +
                            theirs.at(key) + " (" + path + "); hint: resume with the run's own config.txt",
                        key, path);
+  auto w = ck.meta.extra.find("world_size");
+  const std::string world = w == ck.meta.extra.end() ? "1" : w->second;
+  if (world != std::to_string(parallel_.world()))
+    throw UsageError("resume: the checkpoint " + path + " was written by a run of " + world +
+                         " rank(s), and this run has " + std::to_string(parallel_.world()) +
+                         "; hint: resume with the same number of ranks (the data order and the batch depend on it)",
+                     "resume", path);
   CheckpointMeta meta = load_checkpoint(path, *model_, optimizer_.get());
   auto g = meta.extra.find("generator");
   if (g != meta.extra.end()) {

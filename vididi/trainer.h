@@ -6,6 +6,11 @@
 // backward, optional gradient clipping, the optimizer step (BYOL: then the
 // EMA target update). save()/restore() write and read its checkpoint (model,
 // optimizer, RNG, config and a model card saying what the checkpoint holds).
+// In a data-parallel run (config/parallel.h) every rank holds a Trainer of
+// the same config: parameters are broadcast from rank 0, each step's
+// gradients are averaged over the ranks in buckets during backward, VICReg
+// and SimCLR see the gathered global batch, and rank 0 alone prints and
+// writes (docs/DISTRIBUTED.md).
 // Not here: the loop over a dataset, logs and resume (train_loop.h); benches
 // call train_step directly.
 #pragma once
@@ -14,6 +19,7 @@
 #include <string>
 
 #include "core/tensor.h"
+#include "vididi/config/parallel.h"
 #include "vididi/config/train_config.h"
 #include "vididi/derivatives.h"
 #include "vididi/heads.h"
@@ -33,10 +39,13 @@ std::string first_non_finite(const nn::NamedTensors& tensors);
 
 class Trainer {
  public:
-  // Validates `config` (no dataset needed), resolves the device, seeds and
-  // builds the model and optimizer on it. `total_steps` sets the length of
-  // the learning-rate cosine and of BYOL's momentum schedule.
-  Trainer(TrainConfig config, int64_t total_steps, std::function<void(const std::string&)> print = {});
+  // Validates `config` (no dataset needed), seeds and builds the model and
+  // optimizer on the device. `total_steps` sets the length of the
+  // learning-rate cosine and of BYOL's momentum schedule. `parallel`: this
+  // rank's device and communicator (start_parallel); by default one process
+  // on the device config.device names.
+  Trainer(TrainConfig config, int64_t total_steps, std::function<void(const std::string&)> print = {},
+          Parallel parallel = {});
   ~Trainer();
 
   // One optimisation step on clip batches xa, xb: [N, T + k, H, W, C] on the
@@ -46,18 +55,24 @@ class Trainer {
   // step, the first such tensor and the last good checkpoint.
   StepRecord train_step(const Tensor& xa, const Tensor& xb, int64_t step);
 
-  // Writes the checkpoint atomically (the previous file stays until the rename).
+  // Writes the checkpoint atomically (the previous file stays until the
+  // rename); rank 0 writes, every rank remembers it as the last good one.
   void save(const std::string& path, int64_t steps_done);
-  // Loads a checkpoint of the same run (the keys that define the run must
-  // agree, else a UsageError names the key and both values); returns its steps.
+  // Loads a checkpoint of the same run (the keys that define the run and the
+  // world size must agree, else a UsageError names the key and both
+  // values); returns its steps. Every rank reads the file.
   int64_t restore(const std::string& path);
 
-  // A progress or status line, unless config.quiet.
+  // A progress or status line, unless config.quiet; rank 0 only.
   void say(const std::string& line) const;
 
   SSLModel& model() { return *model_; }
   const TrainConfig& config() const { return config_; }
   Device device() const { return device_; }
+  dist::Communicator& comm() const { return *parallel_.comm; }
+  bool is_root() const { return parallel_.comm->is_root(); }
+  // Seconds this rank has spent waiting on collectives so far.
+  double comm_wait_seconds() const { return parallel_.comm->wait_seconds(); }
   int64_t total_steps() const { return total_steps_; }
   const PairSchedule& schedule() const { return schedule_; }
   const std::string& last_checkpoint() const { return last_checkpoint_; }
@@ -66,12 +81,15 @@ class Trainer {
   TrainConfig config_;
   int64_t total_steps_;
   std::function<void(const std::string&)> print_;
+  Parallel parallel_;
   Device device_;
   PairSchedule schedule_;
   DerivativeOptions derivatives_;
   std::shared_ptr<SSLModel> model_;
   std::unique_ptr<optim::Optimizer> optimizer_;
   std::string last_good() const;  // "PATH (after step N)" or "none written yet"
+  bool gathered() const;           // the loss sees the global batch (VICReg, SimCLR with gather = global)
+  void average_running_statistics();
 
   std::string last_checkpoint_;
   int64_t last_checkpoint_step_ = -1;

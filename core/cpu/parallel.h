@@ -7,10 +7,22 @@
 // split point depends only on n, so results repeat bit for bit.
 #pragma once
 
+#include <sched.h>
+
 #include <cstdint>
 #include <thread>
 
 namespace vd::cpu {
+
+// The CPUs this process may run on (its affinity mask, which a launcher
+// such as mpirun --bind-to core narrows to one per rank), or the machine's
+// count when the mask cannot be read. Two ranks bound to one core each then
+// run serially instead of stacking four threads on two cores.
+inline int usable_cpus() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+  return int(std::thread::hardware_concurrency());
+}
 
 // True on a thread that is running one half of a parallel2.
 inline bool& inside_parallel2() {
@@ -19,11 +31,11 @@ inline bool& inside_parallel2() {
 }
 
 // Runs f(begin, end) over [0, n): two halves on two threads when the machine
-// has two cores or more, n >= min_split and no parallel2 is already running
+// may use two cores or more (usable_cpus), n >= min_split and no parallel2 is already running
 // on this thread; else f(0, n) here.
 template <class F>
 void parallel2(int64_t n, int64_t min_split, F f) {
-  static const bool two = std::thread::hardware_concurrency() >= 2;
+  static const bool two = usable_cpus() >= 2;
   if (!two || n < min_split || n < 2 || inside_parallel2()) {
     f(int64_t(0), n);
     return;

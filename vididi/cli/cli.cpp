@@ -4,6 +4,9 @@
 
 #include <exception>
 
+#include "dist/launch.h"
+#include "vididi/config/parallel.h"
+
 namespace vd::cli {
 
 const std::vector<Command>& commands() {
@@ -55,18 +58,34 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     return 1;
   }
   std::vector<std::string> rest(args.begin() + 1, args.end());
+  // In a multi-process run each rank says who it is; a refusal that rank 0
+  // decided for all (vididi::RootDecision) is printed by rank 0 alone.
+  dist::LaunchInfo launch;
+  try {
+    launch = dist::launch_from_environment();
+  } catch (const UsageError&) {  // refused again, with its message, by the command that starts the ranks
+  }
+  const std::string who = "vididi " + std::string(cmd->name) +
+                          (launch.world_size > 1 ? " (rank " + std::to_string(launch.rank) + " of " +
+                                                       std::to_string(launch.world_size) + ")"
+                                                 : std::string()) +
+                          ": error: ";
   try {
     return cmd->run(rest, out);
+  } catch (const vididi::RootDecision& e) {
+    out.flush();
+    if (launch.rank == 0) err << who << one_line(e.what()) << "\n";
+    return 1;
   } catch (const UsageError& e) {  // the user's mistake: the message names the input
     out.flush();
-    err << "vididi " << cmd->name << ": error: " << one_line(e.what()) << "\n";
+    err << who << one_line(e.what()) << "\n";
     return 1;
   } catch (const std::exception& e) {  // an internal error: vd::Error carries file:line
     out.flush();
-    err << "vididi " << cmd->name << ": error: " << one_line(e.what()) << "\n";
+    err << who << one_line(e.what()) << "\n";
     return 1;
   } catch (...) {
-    err << "vididi " << cmd->name << ": error: unknown exception\n";
+    err << who << "unknown exception\n";
     return 1;
   }
 }

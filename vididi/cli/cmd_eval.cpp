@@ -21,6 +21,8 @@ struct EvalInput {
   DatasetSpec data;
   EncoderInput encoder;
   std::string device = "auto", precision = "fp32";
+  vididi::ParallelSpec dist;     // dist_backend, dist_timeout
+  vididi::Parallel par;          // set by features_for / encoder_for
   eval::ExtractOptions extract;  // clip shape, order, batch, workers
   uint64_t seed = 0;
   bool bn_recalibrate = false;
@@ -40,6 +42,7 @@ void input_keys(Settings& s, EvalInput& e) {
 // The keys of retrieve and linear: the input, plus cached features.
 void feature_keys(Settings& s, EvalInput& e) {
   input_keys(s, e);
+  vididi::parallel_keys(s, e.dist, false);
   s.add("bn_recalibrate", e.bn_recalibrate,
         "re-estimate the batch-norm running statistics on the train split's evaluation clips (of --order) "
         "before extracting features (docs/PROTOCOLS.md)");
@@ -58,6 +61,10 @@ std::string pct(double x) {
 
 // The encoder, on the resolved device, as the checkpoint (or the keys) say.
 std::shared_ptr<models::Encoder> encoder_for(const Settings& s, EvalInput& e, int64_t num_classes, std::ostream& out) {
+  const dist::LaunchInfo launch = dist::launch_from_environment();
+  if (launch.world_size > 1)
+    throw UsageError("finetune runs in one process, and this one is " + launch.str() +
+                     "; hint: start it without mpirun/srun (retrieve and linear extract features on many ranks)");
   std::string note;
   e.extract.device = vididi::resolve_device(e.device, e.precision, &note);
   if (!note.empty()) out << note << "\n";
@@ -66,10 +73,17 @@ std::shared_ptr<models::Encoder> encoder_for(const Settings& s, EvalInput& e, in
 
 // Features per the settings: loaded from --load_features, else extracted
 // with the encoder (random init or --checkpoint); saved to --save_features.
-std::pair<eval::VideoFeatures, eval::VideoFeatures> features_for(const Settings& s, EvalInput& e, std::ostream& out) {
-  std::string note;  // the device (and a precision the CPU cannot honour) is checked even for saved features
-  e.extract.device = vididi::resolve_device(e.device, e.precision, &note);
-  if (!note.empty()) out << note << "\n";
+// Under a launcher every rank extracts its share of the videos and all hold
+// the features after; rank 0 alone prints, saves and (in the caller) goes on.
+std::pair<eval::VideoFeatures, eval::VideoFeatures> features_for(const Settings& s, EvalInput& e,
+                                                                 std::ostream& all_out) {
+  // The device (and a precision the CPU cannot honour) is checked even for saved features.
+  e.par = vididi::start_parallel(e.dist, e.device, e.precision);
+  e.extract.device = e.par.device;
+  e.extract.comm = e.par.comm.get();
+  std::ostream null_out(nullptr);
+  std::ostream& out = e.par.comm->is_root() ? all_out : null_out;
+  if (!e.par.note.empty()) out << e.par.note << "\n";
   if (!e.load_features.empty()) {
     const std::string& d = e.load_features;
     out << "loading features from " << d << "/{train,test}.vdf\n";
@@ -80,7 +94,7 @@ std::pair<eval::VideoFeatures, eval::VideoFeatures> features_for(const Settings&
   out << "extracting features: " << (e.encoder.checkpoint.empty() ? std::string("random init") : e.encoder.checkpoint)
       << " on " << e.extract.device.str() << ", " << dataset_description(e.data) << "\n";
   auto f = extract_splits(e.data, *enc, e.extract, out, e.bn_recalibrate);
-  if (!e.save_features.empty()) {
+  if (!e.save_features.empty() && e.par.comm->is_root()) {
     vididi::make_dirs(e.save_features);
     eval::save_features(f.first, e.save_features + "/train.vdf");
     eval::save_features(f.second, e.save_features + "/test.vdf");
@@ -113,6 +127,7 @@ int cmd_retrieve(const std::vector<std::string>& args, std::ostream& out) {
   if (parse_or_help(s, args, "retrieve", summary, out)) return 0;
   const std::vector<int> ks = parse_ks(ks_text);
   auto [train, test] = features_for(s, e, out);
+  if (!e.par.comm->is_root()) return 0;  // rank 0 evaluates and writes
   eval::RecallResult r = eval::evaluate_retrieval(train, test, ks);
   if (name.empty()) name = e.encoder.checkpoint.empty() ? "random" : e.encoder.checkpoint;
   const std::string table = eval::recall_table({{name, r}});
@@ -141,6 +156,7 @@ int cmd_linear(const std::vector<std::string>& args, std::ostream& out) {
       "a linear classifier; prints clip top-1 and video top-1 (mean of the clips' logits).";
   if (parse_or_help(s, args, "linear", summary, out)) return 0;
   auto [train, test] = features_for(s, e, out);
+  if (!e.par.comm->is_root()) return 0;  // rank 0 trains the probe and writes
   o.seed = e.seed;
   o.on_epoch = [&](int ep, double loss) {
     out << "  epoch " << ep + 1 << "/" << o.epochs << "  loss " << std::setprecision(4) << loss << "\n";

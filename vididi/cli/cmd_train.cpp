@@ -17,7 +17,7 @@
 
 namespace vd::cli {
 
-int cmd_pretrain(const std::vector<std::string>& args, std::ostream& out) {
+int cmd_pretrain(const std::vector<std::string>& args, std::ostream& all_out) {
   DatasetSpec d;
   vididi::TrainConfig c;
   Settings s;
@@ -29,15 +29,23 @@ int cmd_pretrain(const std::vector<std::string>& args, std::ostream& out) {
       "schedule, one encoder, the framework's head and loss (VICReg, BYOL or SimCLR). Writes a run\n"
       "directory: config.txt, run.json, metrics.jsonl, loss.png, checkpoint.vdc, report.md.\n"
       "Continue a stopped run with: vididi pretrain --config <out>/config.txt --resume auto";
-  if (parse_or_help(s, args, "pretrain", summary, out)) return 0;
+  if (parse_or_help(s, args, "pretrain", summary, all_out)) return 0;
   c.validate();  // refuse bad keys before the dataset is read
+  const vididi::Parallel par = vididi::start_parallel(c.dist, c.device, c.precision);
+  std::ostream null_out(nullptr);
+  std::ostream& out = par.comm->is_root() ? all_out : null_out;  // rank 0 alone prints
   auto source = open_dataset(d, data::Subset::train, &out);
-  c.validate(*source);
-  if (c.out.empty()) c.out = default_run_dir("pretrain");
+  c.validate(*source, par.world());
+  if (c.out.empty()) {  // one name for every rank: rank 0's clock
+    if (par.comm->is_root()) c.out = default_run_dir("pretrain");
+    par.comm->broadcast_text(c.out, 0);
+  }
   out << "pretraining " << c.model.encoder << " (width/" << c.model.width_divisor << ") with " << c.framework
       << ", pairs " << c.pairs << " (" << c.schedule << "), " << dataset_description(d) << "\n" << std::flush;
-  vididi::Trainer trainer(c, vididi::planned_steps(c, *source), [&](const std::string& line) { out << line << "\n" << std::flush; });
+  vididi::Trainer trainer(c, vididi::planned_steps(c, *source, par.world()),
+                          [&](const std::string& line) { out << line << "\n" << std::flush; }, par);
   vididi::TrainResult r = vididi::train(trainer, source, s.as_config_file());
+  if (!par.comm->is_root()) return 0;
   const std::string report = write_pretrain_report(c, s.resolved(), r, command_line("pretrain", args),
                                                    dataset_description(d), trainer.device().str());
   out << loss_summary(vididi::read_metrics(c.out + "/metrics.jsonl")) << "\n"
@@ -67,12 +75,16 @@ int cmd_bench(const std::vector<std::string>& args, std::ostream& out) {
       "Time one training step (Trainer::train_step: two views of N clips of T x S x S through encoder and\n"
       "projector, loss, backward, optimizer) on random clips. Prints one JSON line with the keys of\n"
       "shared/bench/torch_step.py: model, batch (N), frames (T), size (S), mode, step_ms (median over\n"
-      "iters, the device synchronised before each clock read), clips_per_s (N / step time; each clip\n"
-      "is encoded twice), peak_mem_gib (the CUDA caching allocator's peak over the timed steps; 0 on CPU).";
+      "iters, the device synchronised before each clock read), clips_per_s (N x ranks / step time; each\n"
+      "clip is encoded twice), peak_mem_gib (the CUDA caching allocator's peak over the timed steps; 0 on\n"
+      "CPU). Under a launcher (mpirun -np R, srun, RANK/WORLD_SIZE) every rank steps on N clips and rank 0\n"
+      "prints world_size, clips_per_s (all ranks), clips_per_s_per_rank and comm_wait_ms (the mean per\n"
+      "step and rank spent waiting on collectives); step_ms is the slowest rank's median.";
   if (parse_or_help(s, args, "bench", summary, out)) return 0;
   c.steps = warmup + iters;
   c.quiet = true;
-  vididi::Trainer trainer(c, c.steps);
+  vididi::Trainer trainer(c, c.steps, {}, vididi::start_parallel(c.dist, c.device, c.precision));
+  dist::Communicator& comm = trainer.comm();
   const Device device = trainer.device();
   if (device.is_cuda()) cuda::set_conv_benchmark(conv_benchmark);
   const int64_t N = c.batch, T = c.clip.frames + c.max_order(), S = size;
@@ -80,11 +92,13 @@ int cmd_bench(const std::vector<std::string>& args, std::ostream& out) {
   Tensor xa = Tensor::randn({N, T, S, S, 3}, &gen, DType::F32, device);
   Tensor xb = Tensor::randn({N, T, S, S, 3}, &gen, DType::F32, device);
   std::vector<double> ms;
+  double wait0 = 0;
   for (int64_t i = 0; i < warmup + iters; ++i) {
     if (i == warmup && device.is_cuda()) {
       cuda::synchronize();
       cuda::reset_peak_memory();
     }
+    if (i == warmup) wait0 = trainer.comm_wait_seconds();
     const auto t0 = std::chrono::steady_clock::now();
     trainer.train_step(xa, xb, i);
     if (device.is_cuda()) cuda::synchronize();
@@ -92,8 +106,21 @@ int cmd_bench(const std::vector<std::string>& args, std::ostream& out) {
     if (i >= warmup) ms.push_back(t);
   }
   std::sort(ms.begin(), ms.end());
-  const double median = ms[ms.size() / 2];
-  const double peak = device.is_cuda() ? double(cuda::memory_stats().peak_bytes) / double(1ull << 30) : 0.0;
+  // Over ranks: the slowest rank's median step (every step ends with the
+  // slowest rank's gradients), the mean wait on collectives, the largest peak.
+  const double world = comm.world_size();
+  const double wait_ms = (trainer.comm_wait_seconds() - wait0) * 1000.0 / double(iters);
+  std::vector<double> slowest{ms[ms.size() / 2]}, waits{wait_ms},
+      peaks{device.is_cuda() ? double(cuda::memory_stats().peak_bytes) / double(1ull << 30) : 0.0};
+  for (auto* v : {&slowest, &peaks}) {  // the maximum: each rank fills its own slot of a sum
+    std::vector<double> each(size_t(world), 0.0);
+    each[size_t(comm.rank())] = (*v)[0];
+    comm.all_reduce_host(each, dist::Reduce::Sum);
+    (*v)[0] = *std::max_element(each.begin(), each.end());
+  }
+  comm.all_reduce_host(waits, dist::Reduce::Average);
+  if (!comm.is_root()) return 0;
+  const double median = slowest[0], peak = peaks[0];
   std::ostringstream js;
   js << std::fixed << "{\"peer\": \"vididi\", \"device\": \""
      << (device.is_cuda() ? cuda::device_name(device.index) : std::string("cpu")) << "\", \"model\": \""
@@ -101,7 +128,9 @@ int cmd_bench(const std::vector<std::string>& args, std::ostream& out) {
      << ", \"batch\": " << N << ", \"frames\": " << c.clip.frames << ", \"size\": " << S << ", \"mode\": \""
      << c.precision << "_cl\", \"pairs\": \"" << c.pairs << "\", \"projector\": " << c.projector_dim
      << ", \"step_ms\": " << std::setprecision(2) << median << ", \"clips_per_s\": " << std::setprecision(1)
-     << double(N) * 1000.0 / median << ", \"peak_mem_gib\": " << std::setprecision(2) << peak << "}";
+     << double(N) * world * 1000.0 / median << ", \"world_size\": " << int(world) << ", \"clips_per_s_per_rank\": "
+     << double(N) * 1000.0 / median << ", \"comm_wait_ms\": " << std::setprecision(2) << waits[0]
+     << ", \"peak_mem_gib\": " << peak << "}";
   out << js.str() << "\n";
   return 0;
 }

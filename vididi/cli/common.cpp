@@ -11,6 +11,7 @@
 #include "core/backend.h"
 #include "core/precision.h"
 #include "core/random.h"
+#include "dist/communicator.h"
 #include "layers/checkpoint.h"
 #include "layers/safetensors.h"
 #include "vididi/files.h"
@@ -268,6 +269,9 @@ std::vector<std::pair<std::string, std::string>> build_info() {
   std::string devs = "cpu";
   for (int i = 0; i < n; ++i) devs += ", cuda:" + std::to_string(i) + " (" + cuda::device_name(i) + ")";
   v.emplace_back("devices", devs);
+  v.emplace_back("distributed", std::string("mpi ") + (dist::built_with_mpi() ? "yes" : "no (libopenmpi-dev not found)") +
+                                    ", nccl " + (dist::built_with_nccl() ? "yes" : "no (needs CUDA and nccl.h)") +
+                                    "; this process: " + dist::launch_from_environment().str());
   v.emplace_back("CUDA / cuDNN", vididi::cuda_versions());
   v.emplace_back("precision", precision_name(precision()));
   return v;

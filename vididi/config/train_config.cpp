@@ -82,6 +82,7 @@ void train_keys(Settings& s, TrainConfig& c, const std::vector<std::string>& ski
           "check gradients and parameters for NaN/inf every this many steps (0 = the loss only)")
       .range(0, 1e12);
   device_keys(all, c.device, c.precision);
+  parallel_keys(all, c.dist, true);
   all.add("seed", c.seed, "seed of initialisation, data sampling, augmentation and the random schedule");
   all.add("out", c.out, "run directory (empty = write nothing)").path();
   all.add("log_every", c.log_every, "progress line every this many steps").range(1, 1e12);
@@ -118,8 +119,8 @@ int TrainConfig::max_order() const {
   return PairSchedule(ScheduleKind::Sum, parse_pairs(pairs)).max_order();
 }
 
-int64_t TrainConfig::total_steps(size_t videos) const {
-  return steps > 0 ? steps : epochs * int64_t(videos / size_t(std::max<int64_t>(batch, 1)));
+int64_t TrainConfig::total_steps(size_t videos, int world) const {
+  return steps > 0 ? steps : epochs * int64_t(videos / size_t(std::max<int64_t>(batch, 1) * std::max(world, 1)));
 }
 
 void TrainConfig::validate() const {
@@ -134,16 +135,18 @@ void TrainConfig::validate() const {
                                "warmup_steps = " + std::to_string(steps / 10));
 }
 
-void TrainConfig::validate(const data::VideoSource& source) const {
+void TrainConfig::validate(const data::VideoSource& source, int world) const {
   validate();
   const std::string n = std::to_string(source.size());
-  if (source.size() < size_t(batch))
-    throw UsageError("batch = " + std::to_string(batch) + " but the dataset has only " + n + " videos", "batch");
-  const int64_t total = total_steps(source.size());
+  if (source.size() < size_t(batch) * size_t(world))
+    throw UsageError("batch = " + std::to_string(batch) +
+                         (world > 1 ? " on each of " + std::to_string(world) + " ranks" : std::string()) +
+                         " but the dataset has only " + n + " videos", "batch");
+  const int64_t total = total_steps(source.size(), world);
   if (warmup_steps >= total)
     throw UsageError("warmup_steps = " + std::to_string(warmup_steps) + " must be below the run's " +
                          std::to_string(total) + " steps (" + std::to_string(epochs) + " epochs of " +
-                         std::to_string(source.size() / size_t(batch)) + " batches); hint: warmup_steps = " +
+                         std::to_string(source.size() / size_t(batch * world)) + " batches); hint: warmup_steps = " +
                          std::to_string(total / 10),
                      "warmup_steps");
   // A clip spans (T + k - 1) * stride + 1 frames; if no video is that long,

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "data/source.h"
+#include "vididi/config/parallel.h"
 #include "vididi/config/settings.h"
 
 namespace vd::vididi {
@@ -78,6 +79,9 @@ struct TrainConfig {
   std::string device = "auto";     // auto | cpu | cuda | cuda:N
   std::string precision = "fp32";  // fp32 | tf32 | bf16 (GPU only beyond fp32)
   uint64_t seed = 0;
+  // --- data parallelism (vididi/config/parallel.h; docs/DISTRIBUTED.md):
+  // `batch` is each rank's, so a step trains on batch x world size videos.
+  ParallelSpec dist;
   // --- run directory, logs, checkpoints
   std::string out;                 // run directory ("" = nothing written)
   int64_t log_every = 10;          // progress line every this many steps
@@ -94,11 +98,12 @@ struct TrainConfig {
   // Refuses settings that cannot work, as a UsageError naming the key and a
   // hint: bad pairs, gains or blocks, a warm-up as long as the run.
   void validate() const;
-  // The same against a dataset: enough videos for a batch, clips no longer
-  // than the longest video, a warm-up shorter than the run.
-  void validate(const data::VideoSource& source) const;
-  // steps, or epochs x full batches of `videos`.
-  int64_t total_steps(size_t videos) const;
+  // The same against a dataset: enough videos for a batch on each of
+  // `world` ranks, clips no longer than the longest video, a warm-up shorter
+  // than the run.
+  void validate(const data::VideoSource& source, int world = 1) const;
+  // steps, or epochs x full global batches (batch x world) of `videos`.
+  int64_t total_steps(size_t videos, int world = 1) const;
 
   std::vector<double> gains() const;  // 3 values
   int max_order() const;              // highest derivative order in `pairs`

@@ -8,6 +8,7 @@
 #include "autograd/node.h"
 #include "core/ops.h"
 #include "data/loader.h"
+#include "dist/communicator.h"
 #include "layers/batchnorm.h"
 #include "layers/module.h"
 #include "vididi/derivatives.h"
@@ -55,10 +56,63 @@ std::unique_ptr<data::Loader> eval_loader(const char* who, std::shared_ptr<const
   lc.seed = seed;
   return std::make_unique<data::Loader>(source, clip, lc);
 }
+
+// Videos r, r + W, r + 2W, ... of a source: one rank's share of an evaluation.
+class Shard : public data::VideoSource {
+ public:
+  Shard(std::shared_ptr<const data::VideoSource> all, size_t rank, size_t world)
+      : all_(std::move(all)), rank_(rank), world_(world) {}
+  size_t size() const override { return (all_->size() - rank_ + world_ - 1) / world_; }
+  int num_classes() const override { return all_->num_classes(); }
+  const std::vector<std::string>& class_names() const override { return all_->class_names(); }
+  int label(size_t v) const override { return all_->label(whole(v)); }
+  int num_frames(size_t v) const override { return all_->num_frames(whole(v)); }
+  std::string name(size_t v) const override { return all_->name(whole(v)); }
+  data::Clip load(size_t v, const std::vector<int>& frames) const override { return all_->load(whole(v), frames); }
+  size_t whole(size_t v) const { return rank_ + v * world_; }
+
+ private:
+  std::shared_ptr<const data::VideoSource> all_;
+  size_t rank_, world_;
+};
+
+// Each rank encodes its shard; the shards' features, padded to one length,
+// are all-gathered and put back in the source's order.
+VideoFeatures extract_sharded(nn::Module& encoder, std::shared_ptr<const data::VideoSource> source,
+                              const ExtractOptions& o) {
+  dist::Communicator& comm = *o.comm;
+  const size_t W = size_t(comm.world_size()), V = source->size();
+  if (V < W)
+    throw UsageError("the split has " + std::to_string(V) + " videos for " + std::to_string(W) +
+                     " ranks; hint: evaluate with fewer ranks");
+  ExtractOptions local_o = o;
+  local_o.comm = nullptr;
+  VideoFeatures mine = extract_features(encoder, std::make_shared<Shard>(source, size_t(comm.rank()), W), local_o);
+  const int64_t per = int64_t((V + W - 1) / W), row = mine.clips * mine.dim;
+  Tensor buf = Tensor::zeros({per, mine.clips, mine.dim});
+  std::memcpy(buf.data<float>(), mine.data.data(), mine.data.size() * sizeof(float));
+  if (comm.device().is_cuda()) buf = buf.to(comm.device());
+  Tensor all = comm.all_gather(buf);  // [W * per, clips, dim]
+  if (!all.device().is_cpu()) all = all.to(Device::cpu());
+  all = ops::contiguous(all);
+  VideoFeatures f;
+  f.videos = int64_t(V), f.clips = mine.clips, f.dim = mine.dim;
+  f.class_names = source->class_names();
+  f.data.resize(size_t(f.videos * row));
+  for (size_t v = 0; v < V; ++v) {
+    f.labels.push_back(source->label(v));
+    f.names.push_back(source->name(v));
+    const size_t r = v % W, i = v / W;  // video v is row i of rank r's shard
+    std::memcpy(f.data.data() + v * size_t(row), all.data<float>() + (r * size_t(per) + i) * size_t(row),
+                size_t(row) * sizeof(float));
+  }
+  return f;
+}
 }  // namespace
 
 VideoFeatures extract_features(nn::Module& encoder, std::shared_ptr<const data::VideoSource> source,
                                const ExtractOptions& o) {
+  if (o.comm && o.comm->world_size() > 1) return extract_sharded(encoder, source, o);
   std::unique_ptr<data::Loader> loader = eval_loader("extract_features", source, o, false, 0);
 
   VideoFeatures f;

@@ -16,6 +16,9 @@
 namespace vd::nn {
 class Module;
 }
+namespace vd::dist {
+class Communicator;
+}
 
 namespace vd::eval {
 
@@ -29,10 +32,16 @@ struct ExtractOptions {
   Device device = Device::cpu();
   // Called after each batch with (clips done, clips total); may be empty.
   std::function<void(int64_t, int64_t)> progress;
+  // Data-parallel extraction: with a communicator of world size W > 1, rank
+  // r encodes videos r, r + W, r + 2W, ... and every rank receives all the
+  // features (all-gathered), in the order of the source. Null: one process.
+  // (progress then counts this rank's clips.)
+  dist::Communicator* comm = nullptr;
 };
 
 // Features of every evaluation clip of every video of `source`:
-// [videos, clips, feature dim]. `encoder` maps [N, T, H, W, 3] to [N, D] and
+// [videos, clips, feature dim]. The same features (to float rounding of
+// another batch composition) whatever the number of ranks. `encoder` maps [N, T, H, W, 3] to [N, D] and
 // must already live on options.device; it is left in eval mode.
 VideoFeatures extract_features(nn::Module& encoder, std::shared_ptr<const data::VideoSource> source,
                                const ExtractOptions& options);
@@ -47,7 +56,8 @@ VideoFeatures extract_features(nn::Module& encoder, std::shared_ptr<const data::
 // Why: ViDiDi trains the encoder on frames and derivatives alike, so its
 // running statistics blend the orders, while evaluation feeds frames only
 // (docs/PROTOCOLS.md). Returns the number of batches. Leaves the encoder in
-// eval mode.
+// eval mode. options.comm is ignored: every rank re-estimates on the whole
+// split, so that all hold the statistics one process would.
 int64_t recalibrate_batch_norm(nn::Module& encoder, std::shared_ptr<const data::VideoSource> source,
                                const ExtractOptions& options, uint64_t seed = 0);
 
