@@ -18,6 +18,12 @@ BLAS ?= $(shell [ -f /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h -o -
 # directly when present (FFMPEG=0 forces it off: the video source then says
 # it was built without FFmpeg). Only data/video_file.cpp looks at VD_FFMPEG.
 FFMPEG ?= $(shell [ -f /usr/include/x86_64-linux-gnu/libavformat/avformat.h -a -f /usr/include/x86_64-linux-gnu/libswscale/swscale.h ] && echo 1 || echo 0)
+# MPI (Open MPI, or MPICH through MPI_CFLAGS/MPI_LIBS) runs the CPU collectives
+# and carries NCCL's unique id when mpicxx is found (MPI=0 forces it off: the
+# mpi backend then says it was built without MPI). NCCL (CUDA=1 builds whose
+# $(CUDA_HOME)/include has nccl.h; NCCL=0 forces it off) runs the GPU
+# collectives. Only dist/mpi.cpp and dist/nccl.cpp look at VD_MPI / VD_NCCL.
+MPI ?= $(shell command -v mpicxx >/dev/null 2>&1 && echo 1 || echo 0)
 CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
 
 OPT      ?= -O2
@@ -36,6 +42,21 @@ LDLIBS   += -L$(CUDA_HOME)/lib64 -lcudnn -lcublasLt -lcublas -lcudart_static -ld
 else
 CU_SRCS  := cuda/stub/cuda_stub.cpp
 endif
+ifeq ($(CUDA),1)
+NCCL ?= $(shell [ -f $(CUDA_HOME)/include/nccl.h ] && echo 1 || echo 0)
+else
+override NCCL := 0
+endif
+ifeq ($(NCCL),1)
+CXXFLAGS += -DVD_NCCL=1
+LDLIBS   += -lnccl
+endif
+ifeq ($(MPI),1)
+MPI_CFLAGS ?= $(shell mpicxx --showme:compile 2>/dev/null || mpicxx -compile_info 2>/dev/null | tr ' ' '\n' | grep -E '^-(I|D|pthread)')
+MPI_LIBS   ?= $(shell mpicxx --showme:link 2>/dev/null || mpicxx -link_info 2>/dev/null | tr ' ' '\n' | grep -E '^-(L|l|Wl|pthread)')
+CXXFLAGS += -DVD_MPI=1 $(MPI_CFLAGS)
+LDLIBS   += $(MPI_LIBS)
+endif
 ifeq ($(BLAS),1)
 CXXFLAGS += -DVD_OPENBLAS=1 -I/usr/include/x86_64-linux-gnu/openblas-pthread
 LDLIBS   += -lopenblas
@@ -51,6 +72,10 @@ LIB_OBJS := $(patsubst %.cpp,$(OBJ)/%.o,$(filter %.cpp,$(LIB_SRCS) $(CU_SRCS))) 
 LIB      := $(BUILD)/libvididi.a
 TEST_SRCS := $(wildcard tests/*.cpp)
 TEST_OBJS := $(patsubst %.cpp,$(OBJ)/%.o,$(TEST_SRCS))
+# The multi-process tests (tests/mpi/, own main): run under mpirun by the
+# main suite's tests/test_dist_mpirun.cpp, or by hand:
+#   mpirun -np 2 --oversubscribe build/mpi_tests
+MPI_TEST_OBJS := $(patsubst %.cpp,$(OBJ)/%.o,$(wildcard tests/mpi/*.cpp))
 EXAMPLES := $(patsubst examples/%.cpp,$(BUILD)/%,$(wildcard examples/*.cpp)) $(BUILD)/vididi
 BENCHES  := $(patsubst bench/%.cpp,$(BUILD)/bench_%,$(wildcard bench/*.cpp))
 
@@ -65,7 +90,7 @@ JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 SUBMAKE   = $(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(JOBS))
 all: deps
 	+@$(SUBMAKE) build-all
-build-all: $(LIB) $(EXAMPLES) $(BENCHES) $(BUILD)/tests
+build-all: $(LIB) $(EXAMPLES) $(BENCHES) $(BUILD)/tests $(BUILD)/mpi_tests
 
 deps:
 	@bash scripts/deps.sh
@@ -112,6 +137,9 @@ $(OBJ)/%.cu.o: %.cu
 $(BUILD)/tests: $(TEST_OBJS) $(LIB)
 	$(CXX) $(CXXFLAGS) -o $@ $(TEST_OBJS) $(LIB) -lgtest_main -lgtest $(LDLIBS)
 
+$(BUILD)/mpi_tests: $(MPI_TEST_OBJS) $(LIB)
+	$(CXX) $(CXXFLAGS) -o $@ $(MPI_TEST_OBJS) $(LIB) -lgtest $(LDLIBS)
+
 $(BUILD)/vididi: $(MAIN_SRC) $(LIB)
 	$(CXX) $(CXXFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
@@ -121,9 +149,11 @@ $(BUILD)/%: examples/%.cpp $(LIB)
 $(BUILD)/bench_%: bench/%.cpp $(LIB)
 	$(CXX) $(CXXFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-# Tests: GTEST_FILTER narrows them (make test GTEST_FILTER='Tensor*').
+# Tests: GTEST_FILTER narrows them (make test GTEST_FILTER='Tensor*'). The
+# multi-process tests run from the main suite (DistMpirun.*), which finds
+# mpi_tests next to the tests binary.
 test: deps
-	+@$(SUBMAKE) $(BUILD)/tests
+	+@$(SUBMAKE) $(BUILD)/tests $(BUILD)/mpi_tests
 	$(BUILD)/tests --gtest_filter='$(or $(GTEST_FILTER),*)'
 
 # Only the vididi program is built for the demo (the test binary is the

@@ -1,5 +1,6 @@
 // The backward pass (see node.h): collect the nodes reachable from the root,
-// run them in reverse creation order, route gradients along the edges.
+// run them in reverse creation order, route gradients along the edges, and
+// (when asked) report each leaf once its last incoming edge has been run.
 #include <algorithm>
 #include <atomic>
 #include <unordered_map>
@@ -52,7 +53,7 @@ static void accumulate_edge(std::shared_ptr<TensorImpl>& slot, const Tensor& g) 
   slot = slot ? ops::binary(BinaryOp::Add, Tensor(slot), g).impl_ptr() : g.impl_ptr();
 }
 
-void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
+void backward(const Tensor& root, const Tensor& grad, bool retain_graph, const LeafReadyFn& leaf_ready) {
   VD_CHECK(root.requires_grad(),
            "backward: the tensor does not require grad (" << describe(root)
                                                           << "); hint: no input of the "
@@ -67,6 +68,7 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
            "backward: gradient " << describe(g) << " for output " << describe(root));
   if (root.is_leaf()) {
     accumulate_leaf(root.impl().grad, g);
+    if (leaf_ready) leaf_ready(root);
     return;
   }
 
@@ -93,11 +95,28 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
   }
   std::sort(order.begin(), order.end(), [](Node* a, Node* b) { return a->seq > b->seq; });
 
+  // Edges still to run into each leaf that wants a gradient (only counted
+  // when someone listens). A node's edges count as run when the node runs or
+  // is skipped for want of an incoming gradient.
+  std::unordered_map<TensorImpl*, int64_t> pending;
+  if (leaf_ready)
+    for (Node* n : order)
+      for (const Tensor& in : n->inputs)
+        if (in.defined() && in.requires_grad() && in.is_leaf()) ++pending[&in.impl()];
+  auto edges_done = [&](const std::vector<Tensor>& inputs) {
+    for (const Tensor& in : inputs)
+      if (in.defined() && in.requires_grad() && in.is_leaf() && --pending[&in.impl()] == 0)
+        leaf_ready(in);
+  };
+
   std::unordered_map<Node*, std::shared_ptr<TensorImpl>> grads;
   grads[root.grad_fn().get()] = g.impl_ptr();
   for (Node* n : order) {
     auto it = grads.find(n);
-    if (it == grads.end()) continue;
+    if (it == grads.end()) {
+      if (leaf_ready) edges_done(n->inputs);
+      continue;
+    }
     Tensor gout(it->second);
     grads.erase(it);
     std::vector<bool> needs(n->inputs.size());
@@ -120,6 +139,7 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
       else
         accumulate_edge(grads[in.grad_fn().get()], gi);
     }
+    if (leaf_ready) edges_done(n->inputs);
     if (!retain_graph) {
       n->inputs.clear();
       n->backward = nullptr;

@@ -4,7 +4,9 @@
 // function written next to the forward in autograd/functions_*.cpp.
 // backward() walks nodes in reverse sequence order (a deterministic order),
 // sums the gradients arriving at each node, reduces broadcast gradients to the
-// input's shape, and accumulates into leaves' .grad with +=.
+// input's shape, and accumulates into leaves' .grad with +=. An optional
+// callback hears of each leaf once its gradient is complete for the pass
+// (dist/grad_buckets.h starts its all-reduces from it).
 #pragma once
 #include <functional>
 #include <memory>
@@ -49,7 +51,19 @@ bool any_requires_grad(const std::vector<Tensor>& inputs);
 // a cycle): capture out.detach() when the output is needed.
 void record(const char* name, const std::vector<Tensor>& inputs, Tensor& out, BackwardFn fn);
 
+// Called with a leaf (a handle sharing its TensorImpl) when no further
+// contribution to its .grad will come in this pass: once per leaf reached,
+// right after the last node with an edge to it has run (whether or not that
+// node, or any, delivered a gradient: a leaf whose every contribution was
+// undefined is still reported, its .grad as before). Order: the engine's,
+// reverse creation order of the nodes, the same on every run of the same
+// code. The callback must not start another backward pass.
+using LeafReadyFn = std::function<void(const Tensor& leaf)>;
+
 // Runs the backward pass from `root`. grad defaults to 1 for a one-element root.
-void backward(const Tensor& root, const Tensor& grad = Tensor(), bool retain_graph = false);
+// leaf_ready (optional): see LeafReadyFn; a leaf root is reported after its
+// gradient is written.
+void backward(const Tensor& root, const Tensor& grad = Tensor(), bool retain_graph = false,
+              const LeafReadyFn& leaf_ready = nullptr);
 
 }  // namespace vd::autograd

@@ -4,9 +4,21 @@
 // (a 0-dim f64 count of training batches, as in torchvision's state dicts).
 // Training normalises with batch statistics and moves the running ones by
 // `momentum` (or averages them, `cumulative`); eval normalises with the
-// running ones. Forwards to vd::batch_norm. Not here: the kernels
-// (core/cpu/batch_norm.cpp, cuda/batch_norm.cu) or SyncBatchNorm.
+// running ones. Forwards to vd::batch_norm.
+//
+// SyncBatchNorm (set_sync, convert_sync_batchnorm): in training, with a
+// communicator of world size > 1, the statistics are those of the union of
+// every rank's batch: per-channel sum, sum of squares and count are
+// all-reduced through dist::all_reduce_sum (so backward all-reduces their
+// gradients too) and the normalisation is written with differentiable ops
+// (layers/batchnorm.cpp, sync_forward). Running statistics move with the
+// global mean and unbiased global variance, the same on every rank. Eval
+// mode, and training at world size 1 unless forced, take the ordinary path.
+// Not here: the kernels (core/cpu/batch_norm.cpp, cuda/batch_norm.cu).
 #pragma once
+#include <memory>
+
+#include "dist/communicator.h"
 #include "layers/module.h"
 
 namespace vd::nn {
@@ -35,11 +47,26 @@ class BatchNormBase : public Module {
   Tensor weight, bias;                                    // [C]
   Tensor running_mean, running_var, num_batches_tracked;  // [C], [C], [] f64
 
+  // SyncBatchNorm: training statistics over every rank of `comm` (nullptr
+  // turns it off). `at_world_1`: take the sync path even when comm has one
+  // rank (tests; the ordinary path is the same function, faster). Every
+  // rank must run the same forwards and backwards of its synced layers in
+  // the same order (each is one collective each way), with running
+  // statistics equal on every rank (they start so and stay so).
+  void set_sync(std::shared_ptr<dist::Communicator> comm, bool at_world_1 = false);
+  const std::shared_ptr<dist::Communicator>& sync_communicator() const { return sync_; }
+  // Whether a training forward takes the sync path.
+  bool syncs() const { return sync_ && (sync_->world_size() > 1 || sync_at_world_1_); }
+
  protected:
   BatchNormBase(const char* type, int rank, const BatchNormOptions& opt);
 
  private:
+  Tensor sync_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, double momentum);
+
   int rank_;  // expected input rank
+  std::shared_ptr<dist::Communicator> sync_;
+  bool sync_at_world_1_ = false;
 };
 
 class BatchNorm1d : public BatchNormBase {
@@ -53,5 +80,12 @@ class BatchNorm3d : public BatchNormBase {
   explicit BatchNorm3d(const BatchNormOptions& opt) : BatchNormBase("BatchNorm3d", 5, opt) {}
   explicit BatchNorm3d(int64_t c) : BatchNorm3d(BatchNormOptions(c)) {}
 };
+
+// Switches every BatchNorm1d/BatchNorm3d in `root` (itself included) to
+// SyncBatchNorm over `comm` (nullptr: back to ordinary batch norm), as
+// torch.nn.SyncBatchNorm.convert_sync_batchnorm but in place; parameters and
+// buffers are untouched. Returns the number of layers switched.
+int convert_sync_batchnorm(Module& root, std::shared_ptr<dist::Communicator> comm,
+                           bool at_world_1 = false);
 
 }  // namespace vd::nn

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the build needs on a Debian machine when it is missing and we
 # are root; otherwise prints the exact command and fails. Called by `make`.
-# Packages: GoogleTest, stb, OpenBLAS, FFmpeg (libraries and binaries), python3.
+# Packages: GoogleTest, stb, OpenBLAS, FFmpeg (libraries and binaries), Open MPI,
+# python3.
 set -e
 need=()
 [ -f /usr/include/gtest/gtest.h ] || need+=(libgtest-dev)
@@ -14,6 +15,10 @@ for lib in avformat avcodec swscale avutil; do
   [ -f /usr/include/x86_64-linux-gnu/lib$lib/$lib.h ] || need+=(lib$lib-dev)
 done
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || need+=(ffmpeg)
+# Open MPI: mpicxx and mpi.h for dist/mpi.cpp (the CPU collectives and the
+# NCCL id exchange), mpirun for the multi-process tests (build/mpi_tests).
+command -v mpicxx >/dev/null || need+=(libopenmpi-dev)
+command -v mpirun >/dev/null || need+=(openmpi-bin)
 # python3 runs tools/prepare_frames.py in its end-to-end test.
 command -v python3 >/dev/null || need+=(python3)
 # numpy and safetensors (PyPI) for tools/check_safetensors.py, which
