@@ -207,6 +207,6 @@ fuzz: $(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZ_KINDS))
 SAN_BUILD  ?= build-san
 SAN_FILTER ?= -VididiLearns.*
 sanitize:
-	+@$(MAKE) --no-print-directory CUDA=0 BUILD=$(SAN_BUILD) CXX=clang++ OPT='-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -fsanitize-recover=shift-base' $(SAN_BUILD)/tests
+	+@$(MAKE) --no-print-directory CUDA=0 BUILD=$(SAN_BUILD) CXX=clang++ OPT='-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -fsanitize-recover=shift-base' $(SAN_BUILD)/tests $(SAN_BUILD)/mpi_tests
 	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$(CURDIR)/tests/sanitizer/ubsan.supp \
 	  $(SAN_BUILD)/tests --gtest_filter='$(SAN_FILTER)'

@@ -1,6 +1,7 @@
 // dist/single.cpp: the world-size-1 communicator (every collective is the
-// identity), the backend names, and make_communicator()'s choice. The MPI and
-// NCCL implementations are dist/mpi.cpp and dist/nccl.cpp.
+// identity) and the backend names. make_communicator()'s choice is
+// dist/backend.cpp; the MPI and NCCL implementations are dist/mpi.cpp and
+// dist/nccl.cpp.
 #include "core/errors.h"
 #include "dist/communicator.h"
 

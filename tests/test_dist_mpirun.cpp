@@ -5,6 +5,7 @@
 // ended within a bound). Skipped without MPI outside CI, failed in CI.
 #include <gtest/gtest.h>
 
+#include "core/backend.h"
 #include "tests/test_dist_util.h"
 
 namespace {
@@ -78,4 +79,12 @@ TEST(DistMpirun, RankThatDiesEndsTheJobAtOnce) {
   EXPECT_NE(r.code, 0) << r.output;
   EXPECT_EQ(r.output.find("is still running"), std::string::npos) << r.output;
   EXPECT_LT(r.seconds, 20) << "mpirun should end the others long before their 60 s timeout\n" << r.output;
+}
+
+// NCCL across GPUs (the unique id through MPI): where a machine has two.
+TEST(DistMpirun, NcclOn2Gpus) {
+  VD_REQUIRE_MPI();
+  if (!vd::dist::built_with_nccl() || vd::cuda::device_count() < 2)
+    GTEST_SKIP() << "needs NCCL and 2 GPUs";
+  EXPECT_MPI_OK(disttest::run_mpi(2, "MpiNccl.*", 120));
 }

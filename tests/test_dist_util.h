@@ -4,7 +4,8 @@
 // build/mpi_tests --gtest_filter=...`, with the variables Open MPI needs to
 // run as root), and the skip-or-fail rule when the build has no MPI
 // (VD_REQUIRE_MPI). A new multi-process suite is a tests/mpi/test_mpi_*.cpp
-// plus one line here-style in a main-suite test: EXPECT_MPI_OK(run_mpi(2, "MpiBuckets.*")).
+// (it joins build/mpi_tests by wildcard) plus a main-suite test that runs it:
+//   TEST(DistBuckets, On2Ranks) { VD_REQUIRE_MPI(); EXPECT_MPI_OK(disttest::run_mpi(2, "MpiBuckets.*", 120)); }
 #pragma once
 #include <fcntl.h>
 #include <poll.h>
@@ -127,6 +128,11 @@ inline std::vector<std::string> mpi_env() {
 // by timeout_s (DISABLED_ tests named by the filter are run).
 inline ChildRun run_mpi(int ranks, const std::string& filter, double timeout_s = 60,
                         const std::vector<std::string>& extra_env = {}) {
+  if (::access(mpi_tests_binary().c_str(), X_OK) != 0) {
+    ChildRun missing;
+    missing.output = mpi_tests_binary() + " is missing; build it: make " + mpi_tests_binary();
+    return missing;
+  }
   std::vector<std::string> argv{"mpirun", "-np", std::to_string(ranks), "--oversubscribe", "--bind-to", "none",
                                 mpi_tests_binary(), "--gtest_filter=" + filter};
   if (filter.find("DISABLED_") != std::string::npos) argv.push_back("--gtest_also_run_disabled_tests");
