@@ -11,6 +11,9 @@
 #include "core/ops.h"
 #include "core/parse.h"
 #include "core/random.h"
+#include "dist/functions.h"
+#include "dist/grad_buckets.h"
+#include "layers/batchnorm.h"
 #include "layers/checkpoint.h"
 #include "layers/optim/adamw.h"
 #include "layers/optim/clip_grad.h"
@@ -107,6 +110,10 @@ Trainer::Trainer(TrainConfig config, int64_t total_steps, std::function<void(con
   model_ = std::make_shared<SSLModel>([&] { return models::make_encoder(name, eo); }, h, &gen);
   model_->to(device_);
   if (parallel_.world() > 1) {
+    if (config_.dist.sync_bn) {
+      const int n = nn::convert_sync_batchnorm(*model_, parallel_.comm);
+      say("sync_bn: " + std::to_string(n) + " batch norms compute their statistics over all ranks");
+    }
     // Every rank built the same model from the seed; broadcasting rank 0's
     // makes that a fact rather than an assumption.
     // (f32 tensors: the f64 num_batches_tracked counters are 0 everywhere.)
@@ -115,7 +122,20 @@ Trainer::Trainer(TrainConfig config, int64_t total_steps, std::function<void(con
     say("data parallel: " + std::to_string(parallel_.world()) + " ranks x batch " + std::to_string(config_.batch) +
         " = " + std::to_string(parallel_.world() * config_.batch) + " videos per step");
   }
+  make_optimizer_and_buckets();
+}
+
+void Trainer::make_optimizer_and_buckets() {
   optimizer_ = make_optimizer(config_, model_->trainable_parameters());
+  if (parallel_.world() > 1)
+    buckets_ = std::make_unique<dist::GradBuckets>(parallel_.comm, model_->trainable_parameters(),
+                                                   size_t(config_.dist.bucket_mb * double(1 << 20)));
+}
+
+void Trainer::to(DType dtype) {
+  VD_CHECK(!stepped_, "Trainer::to: expected a trainer that has not stepped yet (its optimizer state would be lost)");
+  model_->to(dtype);
+  make_optimizer_and_buckets();
 }
 
 Trainer::~Trainer() = default;
@@ -125,6 +145,7 @@ void Trainer::say(const std::string& line) const {
 }
 
 StepRecord Trainer::train_step(const Tensor& xa, const Tensor& xb, int64_t step) {
+  stepped_ = true;
   const bool byol = model_->options().framework == Framework::BYOL;
   model_->train();
   // Each distinct view (clip 0 or 1, derivative order) is encoded once and
@@ -140,13 +161,18 @@ StepRecord Trainer::train_step(const Tensor& xa, const Tensor& xb, int64_t step)
     Tensor v = derivative_view(clip == 0 ? xa : xb, order, config_.clip.frames, derivatives_);
     return emb[{clip, order}] = {model_->online(v), byol ? model_->target(v) : Tensor()};
   };
+  // VICReg and SimCLR on the global batch: every rank's embeddings (the
+  // gather's backward hands each rank the gradient of its own rows).
+  auto global = [&](const Tensor& z) {
+    return parallel_.world() > 1 && gathered() ? dist::all_gather(*parallel_.comm, z) : z;
+  };
   StepRecord rec;
   rec.step = step;
   Tensor loss;
   for (const OrderPair& p : schedule_.pairs_at(step)) {
     const auto& a = embed(0, p.first);
     const auto& b = embed(1, p.second);
-    LossResult r = model_->loss(a.first, b.first, a.second, b.second);
+    LossResult r = model_->loss(global(a.first), global(b.first), a.second, b.second);
     loss = loss.defined() ? loss + r.loss : r.loss;
     for (const auto& kv : r.terms) {
       size_t k = 0;
@@ -174,7 +200,10 @@ StepRecord Trainer::train_step(const Tensor& xa, const Tensor& xb, int64_t step)
                                              << "; hint: lower lr, set grad_clip, or check the input data");
   }
   optimizer_->zero_grad();
-  loss.backward();
+  if (buckets_)
+    buckets_->backward(loss);  // gradients averaged over the ranks, overlapped with backward
+  else
+    loss.backward();
   const bool check = config_.nan_check_every > 0 && step % config_.nan_check_every == 0;
   auto stop = [&](const std::string& what, const std::string& name) {
     VD_FAIL("training stopped: " << what << " '" << name << "' holds NaN or inf at step " << step << " (pair "

@@ -29,6 +29,9 @@
 namespace vd::optim {
 class Optimizer;
 }
+namespace vd::dist {
+class GradBuckets;
+}
 
 namespace vd::vididi {
 
@@ -63,6 +66,13 @@ class Trainer {
   // values); returns its steps. Every rank reads the file.
   int64_t restore(const std::string& path);
 
+  // The whole model in `dtype` (f32, or f64 for reference runs and the
+  // equivalence tests, where float32 rounding would hide a wrong result);
+  // before the first step only: the optimizer and the gradient buckets are
+  // made anew for the new tensors. The clips passed to train_step must then
+  // be of that dtype.
+  void to(DType dtype);
+
   // A progress or status line, unless config.quiet; rank 0 only.
   void say(const std::string& line) const;
 
@@ -87,12 +97,15 @@ class Trainer {
   DerivativeOptions derivatives_;
   std::shared_ptr<SSLModel> model_;
   std::unique_ptr<optim::Optimizer> optimizer_;
+  std::unique_ptr<dist::GradBuckets> buckets_;  // world size > 1 only
   std::string last_good() const;  // "PATH (after step N)" or "none written yet"
   bool gathered() const;           // the loss sees the global batch (VICReg, SimCLR with gather = global)
   void average_running_statistics();
+  void make_optimizer_and_buckets();
 
   std::string last_checkpoint_;
   int64_t last_checkpoint_step_ = -1;
+  bool stepped_ = false;  // train_step has run
 };
 
 }  // namespace vd::vididi

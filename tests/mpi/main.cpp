@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <string>
 
 #include "tests/mpi/mpi_util.h"
 
@@ -18,16 +19,20 @@ namespace {
 class RankFailurePrinter : public ::testing::EmptyTestEventListener {
  public:
   explicit RankFailurePrinter(int rank) : rank_(rank) {}
+  // The test's name is kept here: asking UnitTest for the current test from
+  // OnTestPartResult deadlocks (GoogleTest holds its mutex while reporting).
+  void OnTestStart(const ::testing::TestInfo& info) override {
+    test_ = std::string(info.test_suite_name()) + "." + info.name();
+  }
   void OnTestPartResult(const ::testing::TestPartResult& r) override {
     if (!r.failed()) return;
-    const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::cout << "[rank " << rank_ << "] " << (info ? std::string(info->test_suite_name()) + "." + info->name() : "")
-              << " " << (r.file_name() ? r.file_name() : "?") << ":" << r.line_number() << ": " << r.message()
-              << std::endl;
+    std::cout << "[rank " << rank_ << "] " << test_ << " " << (r.file_name() ? r.file_name() : "?") << ":"
+              << r.line_number() << ": " << r.message() << std::endl;
   }
 
  private:
   int rank_;
+  std::string test_;
 };
 
 }  // namespace
