@@ -88,6 +88,12 @@ std::shared_ptr<Communicator> make_communicator(Backend backend, const LaunchInf
 // World size 1: every collective is the identity (all_gather returns x).
 std::shared_ptr<Communicator> single_process();
 
+// Ends every rank of a multi-process job at once, after this rank printed
+// why it stops (an error the command line reported): MPI_Abort when MPI is
+// running (mpirun then ends the others), else _Exit(code). Without it a rank
+// that stops alone would leave the others waiting until dist_timeout.
+[[noreturn]] void end_job(int code);
+
 // Whether this build has each backend (the Makefile defines VD_MPI / VD_NCCL
 // when it finds their headers), for messages and `vididi info`.
 bool built_with_mpi();

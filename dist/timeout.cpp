@@ -3,6 +3,8 @@
 // waits themselves (dist/mpi.cpp, dist/nccl.cpp, dist/rendezvous.cpp).
 #include "dist/timeout.h"
 
+#include "dist/communicator.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -45,13 +47,17 @@ void end_job_after_timeout(int rank, int world, const std::string& what, const s
   std::fflush(stderr);
   ssize_t ignored = ::write(2, line.data(), line.size());
   (void)ignored;
+  run_end_job_hook();
+  std::_Exit(1);
+}
+
+void run_end_job_hook() {
   std::function<void()> h;
   {
     std::lock_guard<std::mutex> lock(hook_mutex());
     h = hook();
   }
   if (h) h();
-  std::_Exit(1);
 }
 
 void set_end_job_hook(std::function<void()> h) {
@@ -97,3 +103,14 @@ Watchdog::~Watchdog() {
 }
 
 }  // namespace vd::dist::detail
+
+namespace vd::dist {
+
+void end_job(int code) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  detail::run_end_job_hook();
+  std::_Exit(code);
+}
+
+}  // namespace vd::dist

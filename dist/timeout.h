@@ -32,6 +32,8 @@ std::string timeout_line(int rank, int world, const std::string& what, const std
 // process calls _Exit(1) (no atexit handlers: MPI_Finalize would wait for the
 // ranks that are not coming).
 void set_end_job_hook(std::function<void()> hook);
+// Calls the hook, if one was installed (dist::end_job and the timeouts).
+void run_end_job_hook();
 
 // A polling wait's clock: expired() once timeout_s have passed since it was
 // made; pause() sleeps a little between polls, longer the longer the wait has

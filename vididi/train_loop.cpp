@@ -122,7 +122,9 @@ TrainResult train(Trainer& trainer, std::shared_ptr<const data::VideoSource> sou
                     "\"schedule\": \"" + sch.str() + "\", \"encoder_passes_per_video\": " +
                         std::to_string(sch.encoder_passes_per_video()) + ", \"parameters\": " +
                         std::to_string(trainer.model().parameter_count()) + ", \"short_videos\": " +
-                        std::to_string(short_videos) + ", \"short_video\": \"" + c.clip.short_video + "\"",
+                        std::to_string(short_videos) + ", \"short_video\": \"" + c.clip.short_video +
+                        "\", \"world_size\": " + std::to_string(world) + ", \"global_batch\": " +
+                        std::to_string(global_batch),
                     start > 0);
     truncate_metrics(metrics, start, [&](const std::string& l) { notice(l + " (repaired)"); });
   }
