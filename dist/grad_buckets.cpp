@@ -31,9 +31,8 @@ GradBuckets::GradBuckets(std::shared_ptr<Communicator> comm, const nn::NamedTens
   for (size_t k = params_.size(); k-- > 0;) {
     const Tensor& p = params_[k].second;
     const size_t bytes = size_t(p.numel()) * dtype_size(p.dtype());
-    if (buckets_.empty() || buckets_.back().bytes >= bucket_bytes_ ||
-        (!buckets_.back().params.empty() &&
-         (buckets_.back().bytes + bytes > bucket_bytes_ || buckets_.back().dtype != p.dtype()))) {
+    // (a bucket is never empty once made, so "would overflow" also closes a full one)
+    if (buckets_.empty() || buckets_.back().bytes + bytes > bucket_bytes_ || buckets_.back().dtype != p.dtype()) {
       buckets_.emplace_back();
       buckets_.back().dtype = p.dtype();
     }

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/test_dist_fake.h"
+#include "tests/test_dist_global_batch.h"
 #include "tests/test_dist_grad_util.h"
 #include "tests/test_dist_syncbn_util.h"
 #include "tests/test_nn_util.h"
@@ -106,4 +107,15 @@ TEST(DistSyncBn, TwoRanksWithHalfABatchEqualOneProcessWithTheWholeBatch) {
         expect_matches_whole_batch(comm, got, ref, r * half, half, tol);
       });
     }
+}
+
+TEST(DistSyncBn, GatheredLossWithSyncBnAndBucketsIsTheOneProcessStep) {
+  for (int W : {2, 3})
+    for (bool with_bn : {true, false})
+      for (DType dtype : {DType::F64, DType::F32}) {
+        FakeWorld world(W);
+        world.run([&](dist::Communicator& comm, int) {
+          check_global_batch_step(comm, with_bn, dtype, 64, dtype == DType::F64 ? 1e-12 : 2e-5);
+        });
+      }
 }
