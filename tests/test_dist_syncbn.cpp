@@ -7,7 +7,7 @@
 // batch: outputs and input gradients row for row, weight/bias gradients
 // summed over ranks, running statistics on every rank (f64 within 1e-12,
 // f32 within 1e-5, relative to the values' scale; measured 5e-15 and 3e-6;
-// docs/DISTRIBUTED_GRAD_NOTES.md says why). The Open MPI twin
+// docs/DISTRIBUTED_GRADIENTS.md says why). The Open MPI twin
 // is tests/mpi/test_mpi_dist_grad.cpp.
 #include <gtest/gtest.h>
 
