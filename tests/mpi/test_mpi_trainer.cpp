@@ -214,3 +214,19 @@ TEST(MpiTrainer, ResumeOfATwoRankRunIsBitwiseAndNeedsTwoRanks) {
     EXPECT_NE(std::string(e.what()).find("has 1"), std::string::npos) << e.what();
   }
 }
+
+// lr_scale = linear multiplies the learning rate by the world size (off by
+// default: the same lr with more ranks is a larger batch at the same rate).
+TEST(MpiTrainer, LinearLrScaleMultipliesByTheWorldSize) {
+  auto world = mpitest::world();
+  Parallel par = single_process(Device::cpu());
+  par.comm = world;
+  TrainConfig c = small_config("byol", false, 2);
+  Generator gen(3);
+  Tensor xa = Tensor::randn({2, 5, 16, 16, 3}, &gen), xb = Tensor::randn({2, 5, 16, 16, 3}, &gen);
+  Trainer plain(c, 3, {}, par);
+  EXPECT_DOUBLE_EQ(plain.train_step(xa, xb, 1).lr, c.lr);
+  c.dist.lr_scale = "linear";
+  Trainer scaled(c, 3, {}, par);
+  EXPECT_DOUBLE_EQ(scaled.train_step(xa, xb, 1).lr, c.lr * world->world_size());
+}
