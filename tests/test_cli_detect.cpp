@@ -120,3 +120,17 @@ TEST(CliDetect, Errors) {
   expect_one_line_error(cli({"detect", "--head", "deep"}), "'head'");
   expect_one_line_error(cli({"detect", "--roi_size", "0"}), "'roi_size'");
 }
+
+// demo --detect adds frame-mAP@0.5 per encoder to the table and results.json.
+TEST(CliDetect, DemoWithDetection) {
+  const std::string dir = fresh_dir("cli_demo_detect");
+  Result r = cli({"demo", "--steps", "2", "--warmup_steps", "1", "--clips", "1", "--seeds", "0", "--out", dir,
+                  "--synth_size", "16", "--synth_frames", "8", "--synth_train_per_class", "2",
+                  "--synth_test_per_class", "1", "--device", "cpu", "--width_divisor", "16", "--projector_dim", "32",
+                  "--frames", "4", "--crop", "16", "--batch", "4", "--workers", "1", "--detect", "true",
+                  "--detect_keyframe_stride", "4"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("| R@1 95% interval | frame-mAP@0.5 | frame-mAP 95% interval |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[seed 0, vididi] frame-mAP@0.5 "), std::string::npos) << r.out;
+  EXPECT_NE(read(dir + "/results.json").find("\"frame_map_0.5_percent\": {\"random\": ["), std::string::npos);
+}
