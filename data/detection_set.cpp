@@ -50,7 +50,9 @@ DetectionSplit synthetic_split(const SyntheticConfig& c, int stride) {
     s.names.push_back(src->video_path(v));
     s.width.push_back(c.width);
     s.height.push_back(c.height);
-    s.tubes.push_back(TubeBoxes{v, src->label(v), 0, src->boxes(v)});
+    const std::vector<std::vector<Box>> boxes = src->object_boxes(v);
+    const std::vector<int> labels = src->object_labels(v);
+    for (size_t j = 0; j < boxes.size(); ++j) s.tubes.push_back(TubeBoxes{v, labels[j], 0, boxes[j]});
   }
   s.keyframes = tube_keyframes(s, stride, false);
   return s;

@@ -70,9 +70,11 @@ struct DetectionSet {
 // each with the boxes of the tubes covering it.
 std::vector<KeyframeBoxes> tube_keyframes(const DetectionSplit& split, int stride, bool with_boxes_only);
 
-// The synthetic dynamics set with boxes: every video is one tube of its
-// class (the moving object, SyntheticDynamics::boxes), on all its frames;
-// keyframes every `stride` frames. Classes are the motion classes.
+// The synthetic dynamics set with boxes: every object of every video is one
+// tube of its motion class (SyntheticDynamics::object_boxes and
+// object_labels; one object per video unless SyntheticConfig::objects says
+// more), on all its frames; keyframes every `stride` frames. Classes are
+// the motion classes.
 DetectionSet synthetic_detection_set(const SyntheticConfig& train, const SyntheticConfig& test, int stride);
 
 // One box of a detections file: (video, frame) of `split`, the box in that

@@ -134,3 +134,13 @@ TEST(CliDetect, DemoWithDetection) {
   EXPECT_NE(r.out.find("[seed 0, vididi] frame-mAP@0.5 "), std::string::npos) << r.out;
   EXPECT_NE(read(dir + "/results.json").find("\"frame_map_0.5_percent\": {\"random\": ["), std::string::npos);
 }
+
+// Two objects per video, each its own motion class: twice the boxes.
+TEST(CliDetect, TwoObjectsPerVideo) {
+  Result r = cli(with({"detect", "--synth_size", "16", "--synth_frames", "6", "--synth_train_per_class", "1",
+                       "--synth_test_per_class", "1", "--train_keyframe_stride", "3", "--synth_objects", "2"},
+                      kTinyDetect));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("train 10 videos, 20 keyframes, 40 boxes; test 10 videos, 60 keyframes, 120 boxes"),
+            std::string::npos) << r.out;
+}

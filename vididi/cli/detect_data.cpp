@@ -39,6 +39,8 @@ void detect_data_keys(config::Settings& s, DetectDataSpec& d) {
   s.add("synth_test_per_class", d.synth_test_per_class, "synthetic: test videos per class").range(1, 1e6);
   s.add("synth_seed", d.synth_seed, "synthetic: seed of the generated videos");
   s.add("synth_texture", d.synth_texture, "synthetic: scale of the background texture's contrast").range(0, 100);
+  s.add("synth_objects", d.synth_objects, "synthetic: moving objects per video, each with its own motion class "
+                                          "(detection is then more than classification)").range(1, 10);
   s.add("train_keyframe_stride", d.train_keyframe_stride,
         "synthetic, tubes: train keyframes every this many frames (among the frames with boxes)").range(1, 1 << 20);
   s.add("test_keyframe_stride", d.test_keyframe_stride,
@@ -79,6 +81,7 @@ data::DetectionSet open_detection_set(const DetectDataSpec& d, std::ostream& out
     te.videos_per_class = int(d.synth_test_per_class);
     tr.seed = te.seed = d.synth_seed;
     tr.texture = te.texture = float(d.synth_texture);
+    tr.objects = te.objects = int(d.synth_objects);
     te.subset = data::Subset::test;
     set = data::synthetic_detection_set(tr, te, 1);
     set.train.keyframes = data::tube_keyframes(set.train, int(d.train_keyframe_stride), true);
@@ -124,7 +127,8 @@ std::string detect_data_description(const DetectDataSpec& d, const data::Detecti
   std::ostringstream os;
   if (d.dataset == "synthetic")
     os << "synthetic dynamics with boxes " << d.synth_size << "x" << d.synth_size << ", " << d.synth_frames
-       << " frames, " << d.synth_train_per_class << "/" << d.synth_test_per_class << " train/test videos per class, seed "
+       << " frames, " << d.synth_objects << " object" << (d.synth_objects > 1 ? "s" : "") << " per video, "
+       << d.synth_train_per_class << "/" << d.synth_test_per_class << " train/test videos per class, seed "
        << d.synth_seed;
   else if (d.dataset == "tubes")
     os << set.name << " (" << d.annotations << ", split " << d.split << ", frames " << d.data_root << ")";

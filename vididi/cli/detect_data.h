@@ -26,6 +26,7 @@ struct DetectDataSpec {
   int64_t synth_size = 32, synth_frames = 10, synth_train_per_class = 24, synth_test_per_class = 20;
   uint64_t synth_seed = 0;
   double synth_texture = 1;
+  int64_t synth_objects = 1;
   int64_t train_keyframe_stride = 1, test_keyframe_stride = 1;
 };
 
