@@ -1,6 +1,7 @@
 // data/synthetic.cpp: scene drawing (random appearance, class-given motion)
 // and rendering of synthetic dynamics videos, the object's per-frame boxes
-// (from the scene, not the pixels), plus their export as frame folders. Lengths are in units of L = min(height, width), times in frames.
+// (from the scene, not the pixels), further objects with other motions,
+// plus their export as frame folders. Lengths are in units of L = min(height, width), times in frames.
 #include "data/synthetic.h"
 
 #include <algorithm>
@@ -75,8 +76,11 @@ float shape_sdf(Shape s, float dx, float dy, float r) {
   }
 }
 
-Scene make_scene(const SyntheticConfig& c, size_t video, Motion motion) {
-  Rng rng(c.seed, 0, video, kSynthetic + 16 * uint64_t(c.subset == Subset::test));
+// Object `object` of a video: 0 is the video's own object (the draws of the
+// one-object set); further objects draw from their own streams (epoch
+// field = object) and their backgrounds go unused.
+Scene make_scene(const SyntheticConfig& c, size_t video, Motion motion, uint64_t object = 0) {
+  Rng rng(c.seed, object, video, kSynthetic + 16 * uint64_t(c.subset == Subset::test));
   const int H = c.height, W = c.width;
   const double L = std::min(H, W);
   Scene s;
@@ -149,10 +153,9 @@ Scene make_scene(const SyntheticConfig& c, size_t video, Motion motion) {
   return s;
 }
 
-// Frame t: background with the object composited at its anti-aliased outline.
-void draw_frame(const Scene& s, int t, const SyntheticConfig& c, uint8_t* out /* [H, W, 3] */) {
+// Composites the object of `s` at frame t onto img [H, W, 3] (0..1).
+void draw_object(const Scene& s, int t, const SyntheticConfig& c, std::vector<float>& img) {
   const int H = c.height, W = c.width;
-  std::vector<float> img(s.background);
   double ox = 0, oy = 0;
   s.offset(t, c.frames, ox, oy);
   const float px = float(s.cx + ox), py = float(s.cy + oy), reach = 1.3f * s.radius + 2;
@@ -164,7 +167,35 @@ void draw_frame(const Scene& s, int t, const SyntheticConfig& c, uint8_t* out /*
       float* p = img.data() + (size_t(y) * W + x) * 3;
       for (int ch = 0; ch < 3; ++ch) p[ch] += cover * (s.colour[ch] - p[ch]);
     }
+}
+
+// Frame t: the first scene's background with every object composited at
+// its anti-aliased outline, in order (later objects on top).
+void draw_frame(const std::vector<Scene>& scenes, int t, const SyntheticConfig& c, uint8_t* out /* [H, W, 3] */) {
+  std::vector<float> img(scenes[0].background);
+  for (const Scene& s : scenes) draw_object(s, t, c, img);
   for (size_t i = 0; i < img.size(); ++i) out[i] = uint8_t(std::lround(img[i] * 255.f));
+}
+
+// The motion of every object of a video: the class, then for each further
+// object one of the classes not taken yet, drawn from its own stream.
+std::vector<Motion> object_motions(const SyntheticConfig& c, size_t video, int label) {
+  std::vector<Motion> m{Motion(label)};
+  for (int j = 1; j < c.objects; ++j) {
+    Rng rng(c.seed, uint64_t(j), video, kSynthetic + 8 + 16 * uint64_t(c.subset == Subset::test));
+    std::vector<Motion> free;
+    for (int k = 0; k < 10; ++k)
+      if (std::find(m.begin(), m.end(), Motion(k)) == m.end()) free.push_back(Motion(k));
+    m.push_back(free[size_t(rng.integer(0, int64_t(free.size()) - 1))]);
+  }
+  return m;
+}
+
+std::vector<Scene> make_scenes(const SyntheticConfig& c, size_t video, int label) {
+  const std::vector<Motion> m = object_motions(c, video, label);
+  std::vector<Scene> s;
+  for (size_t j = 0; j < m.size(); ++j) s.push_back(make_scene(c, video, m[j], j));
+  return s;
 }
 
 // Half extents of the footprint where draw_frame's cover 0.5 - sdf > 0,
@@ -213,6 +244,24 @@ std::vector<Box> SyntheticDynamics::boxes(size_t video) const {
   return out;
 }
 
+std::vector<std::vector<Box>> SyntheticDynamics::object_boxes(size_t video) const {
+  if (video >= size())
+    fail("SyntheticDynamics", "expected a video index below " + std::to_string(size()) + ", got " +
+                                  std::to_string(video));
+  std::vector<std::vector<Box>> out;
+  for (const Scene& s : make_scenes(config_, video, label(video))) {
+    out.emplace_back();
+    for (int t = 0; t < config_.frames; ++t) out.back().push_back(object_box(s, t, config_));
+  }
+  return out;
+}
+
+std::vector<int> SyntheticDynamics::object_labels(size_t video) const {
+  std::vector<int> l;
+  for (Motion m : object_motions(config_, video, label(video))) l.push_back(int(m));
+  return l;
+}
+
 Clip SyntheticDynamics::background(size_t video) const {
   if (video >= size())
     fail("SyntheticDynamics", "expected a video index below " + std::to_string(size()) + ", got " +
@@ -232,11 +281,13 @@ const std::vector<std::string>& SyntheticDynamics::motion_classes() {
 
 SyntheticDynamics::SyntheticDynamics(SyntheticConfig config) : config_(config) {
   if (config_.height < 8 || config_.width < 8 || config_.frames < 1 || config_.videos_per_class < 1 ||
-      !(config_.texture >= 0))
-    fail("SyntheticConfig", "expected height, width >= 8, frames >= 1, videos_per_class >= 1, texture >= 0, got " +
+      !(config_.texture >= 0) || config_.objects < 1 || config_.objects > 10)
+    fail("SyntheticConfig", "expected height, width >= 8, frames >= 1, videos_per_class >= 1, texture >= 0, "
+                            "objects in 1..10, got " +
                                 std::to_string(config_.height) + "x" + std::to_string(config_.width) +
                                 ", " + std::to_string(config_.frames) + ", " +
-                                std::to_string(config_.videos_per_class) + ", " + std::to_string(config_.texture));
+                                std::to_string(config_.videos_per_class) + ", " + std::to_string(config_.texture) +
+                                ", " + std::to_string(config_.objects));
 }
 
 std::string SyntheticDynamics::video_path(size_t video) const {
@@ -252,7 +303,7 @@ Clip SyntheticDynamics::load(size_t video, const std::vector<int>& frames) const
   if (video >= size())
     fail("SyntheticDynamics", "expected a video index below " + std::to_string(size()) + ", got " +
                                   std::to_string(video));
-  const Scene s = make_scene(config_, video, Motion(label(video)));
+  const std::vector<Scene> s = make_scenes(config_, video, label(video));
   Clip clip(int(frames.size()), config_.height, config_.width, 3);
   for (size_t i = 0; i < frames.size(); ++i) draw_frame(s, frames[i], config_, clip.frame(int(i)));
   return clip;

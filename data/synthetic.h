@@ -9,7 +9,8 @@
 // all. Videos are rendered on demand, deterministically from (seed, subset,
 // index); export_synthetic writes them as UCF101-style frame folders with
 // split files, so the JPEG path runs on them too. boxes() gives the moving
-// object's box per frame, for detection. No augmentation here.
+// object's box per frame, for detection; optionally further objects with
+// other motions (SyntheticConfig::objects). No augmentation here.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +32,12 @@ struct SyntheticConfig {
   float texture = 1;
   uint64_t seed = 0;
   Subset subset = Subset::train;  // train and test videos come from different streams
+  // Objects per video (1..10). Object 0 moves by the video's class; each
+  // further object has its own appearance, start and one of the motions not
+  // yet in the video, drawn from its own stream, and is drawn over the ones
+  // before it. With 1 (the default) videos are exactly the one-object set's.
+  // For detection: the video's label stays object 0's motion.
+  int objects = 1;
 };
 
 class SyntheticDynamics : public VideoSource {
@@ -56,6 +63,11 @@ class SyntheticDynamics : public VideoSource {
   // [0, width] x [0, height]. Computed from the scene, not from the pixels;
   // the rendering is unchanged.
   std::vector<Box> boxes(size_t video) const;
+  // Every object's boxes per frame ([objects][frames]; object 0's are
+  // boxes()), each the geometric footprint even where a later object
+  // covers it, and every object's motion class (object 0's is label()).
+  std::vector<std::vector<Box>> object_boxes(size_t video) const;
+  std::vector<int> object_labels(size_t video) const;
   // The static background without the object: [1, height, width, 3], the
   // values every frame has away from the object.
   Clip background(size_t video) const;

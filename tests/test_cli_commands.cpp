@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 
@@ -72,6 +73,13 @@ TEST(CliCommands, RetrieveOnExportedFramesThenFromSavedFeatures) {
   EXPECT_TRUE(exists(run_dir + "/retrieval.json"));
   EXPECT_TRUE(exists(run_dir + "/report.md"));
   EXPECT_TRUE(exists(run_dir + "/config.txt"));
+  // Each query's neighbours (10 test videos x 10 of the 20 train videos), R@k and the picture.
+  const std::string csv = read(run_dir + "/neighbours.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 10 * 10) << csv.substr(0, 300);
+  EXPECT_EQ(csv.rfind("query,query_name,query_class,rank,neighbour,neighbour_name,neighbour_class,similarity,same_class", 0), 0u);
+  EXPECT_NE(read(run_dir + "/neighbours.json").find("\"similarity\": "), std::string::npos);
+  for (const char* f : {"/recall.png", "/neighbours.png"}) EXPECT_TRUE(exists(run_dir + f)) << f;
+  EXPECT_NE(read(run_dir + "/report.md").find("neighbours.png"), std::string::npos);
   // From the saved features: the same table without running the encoder.
   Result again = cli({"retrieve", "--load_features", feat, "--ks", "1,5"});
   ASSERT_EQ(again.code, 0) << again.err;
@@ -84,6 +92,15 @@ TEST(CliCommands, RetrieveOnExportedFramesThenFromSavedFeatures) {
   Result lin = cli({"linear", "--load_features", feat, "--epochs", "2"});
   ASSERT_EQ(lin.code, 0) << lin.err;
   EXPECT_NE(lin.out.find("video top-1"), std::string::npos) << lin.out;
+  // Its run directory: curves, per-class accuracy, confusion matrix; the iterations used are said.
+  const std::string lin_dir = fresh_dir("cli_linear_run");
+  Result lout = cli({"linear", "--load_features", feat, "--out", lin_dir});
+  ASSERT_EQ(lout.code, 0) << lout.err;
+  EXPECT_NE(lout.out.find(" iterations, converged"), std::string::npos) << lout.out;
+  for (const char* f : {"/loss.png", "/accuracy.png", "/confusion.png", "/per_class.csv", "/linear.json"})
+    EXPECT_TRUE(exists(lin_dir + f)) << f;
+  EXPECT_EQ(read(lin_dir + "/per_class.csv").rfind("class,name,videos,correct,accuracy\n0,", 0), 0u);
+  EXPECT_NE(read(lin_dir + "/linear.json").find("\"solver\": \"lbfgs\""), std::string::npos);
   expect_one_line_error(cli({"linear", "--load_features", feat, "--optimizer", "lbfgs"}), "'optimizer'");
   // Batch norm re-estimated on the train clips before the features.
   Result recal = cli(with({"retrieve", "--dataset", "ucf101", "--data_root", exported(), "--bn_recalibrate", "true"},
@@ -106,11 +123,14 @@ TEST(CliCommands, RetrieveErrors) {
 }
 
 TEST(CliCommands, FinetuneTiny) {
+  const std::string dir = fresh_dir("cli_finetune_run");
   Result r = cli(with({"finetune", "--synth_size", "16", "--synth_frames", "6", "--synth_train_per_class", "2",
-                       "--synth_test_per_class", "1", "--epochs", "1", "--warmup_epochs", "0"},
+                       "--synth_test_per_class", "1", "--epochs", "1", "--warmup_epochs", "0", "--out", dir},
                       with(kTiny, {"--batch", "4"})));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("video top-1"), std::string::npos) << r.out;
+  for (const char* f : {"/loss.png", "/accuracy.png", "/confusion.png", "/per_class.csv", "/finetune.json"})
+    EXPECT_TRUE(exists(dir + f)) << f;
   expect_one_line_error(cli({"finetune", "--dropout", "1.5"}), "'dropout'");
 }
 

@@ -246,6 +246,7 @@ TEST(CliDemo, TinyRunPrintsThreeRowsWithIntervalsAndWritesReports) {
   ASSERT_EQ(r.code, 0) << r.err;
   for (const char* row : {"\n| random |", "\n| frames-only |", "\n| vididi |"})
     EXPECT_NE(r.out.find(row), std::string::npos) << row << " in " << r.out;
+  EXPECT_EQ(r.out.find("frame-mAP"), std::string::npos) << "--detect is off by default";
   // The verdicts come from the paired intervals over the seeds.
   EXPECT_NE(r.out.find("vididi - frames-only at R@1: "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("95% interval ["), std::string::npos) << r.out;

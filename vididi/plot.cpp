@@ -1,60 +1,18 @@
 // vididi/plot.cpp: rasterising line plots (see plot.h): a plot box with
-// margins, "nice" ticks, Bresenham-style thick lines, stb_easy_font text.
+// margins, "nice" ticks, polylines and a legend on a Canvas (vididi/canvas.h).
 #include "vididi/plot.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#include <stb/stb_easy_font.h>
-#pragma GCC diagnostic pop
-
 #include "core/errors.h"
 #include "data/image.h"
+#include "vididi/canvas.h"
 
 namespace vd::vididi {
 
 namespace {
-
-struct Canvas {
-  int W, H;
-  std::vector<unsigned char> px;
-  Canvas(int w, int h) : W(w), H(h), px(size_t(w) * h * 3, 255) {}
-  void dot(int x, int y, const unsigned char* c) {
-    if (x < 0 || y < 0 || x >= W || y >= H) return;
-    std::copy(c, c + 3, &px[(size_t(y) * W + x) * 3]);
-  }
-  void rect(int x0, int y0, int x1, int y1, const unsigned char* c) {
-    for (int y = std::max(0, y0); y < std::min(H, y1); ++y)
-      for (int x = std::max(0, x0); x < std::min(W, x1); ++x) dot(x, y, c);
-  }
-  void line(double x0, double y0, double x1, double y1, const unsigned char* c, int thick = 1) {
-    int n = int(std::max(std::abs(x1 - x0), std::abs(y1 - y0))) + 1;
-    for (int i = 0; i <= n; ++i) {
-      double t = double(i) / n;
-      int x = int(std::lround(x0 + t * (x1 - x0))), y = int(std::lround(y0 + t * (y1 - y0)));
-      rect(x - thick / 2, y - thick / 2, x - thick / 2 + thick, y - thick / 2 + thick, c);
-    }
-  }
-  // Text with its top-left corner at (x, y), scaled by `s`.
-  void text(int x, int y, const std::string& s, const unsigned char* c, int scale = 1) {
-    static char buf[60000];
-    std::string copy = s;
-    unsigned char col[4] = {c[0], c[1], c[2], 255};
-    int quads = stb_easy_font_print(0, 0, copy.data(), col, buf, sizeof(buf));
-    for (int q = 0; q < quads; ++q) {
-      const float* v = reinterpret_cast<const float*>(buf + q * 64);  // 4 vertices of 16 bytes
-      int qx0 = int(v[0]), qy0 = int(v[1]), qx1 = int(v[8]), qy1 = int(v[9]);
-      rect(x + qx0 * scale, y + qy0 * scale, x + qx1 * scale, y + qy1 * scale, c);
-    }
-  }
-  static int text_width(const std::string& s, int scale = 1) {
-    std::string copy = s;
-    return stb_easy_font_width(copy.data()) * scale;
-  }
-};
 
 // Tick positions at 1, 2 or 5 times a power of ten, about `want` of them.
 std::vector<double> nice_ticks(double lo, double hi, int want) {
@@ -72,9 +30,6 @@ std::string label(double v) {
   std::snprintf(b, sizeof(b), "%g", v);
   return b;
 }
-
-const unsigned char kPalette[][3] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44}, {214, 39, 40},
-                                     {148, 103, 189}, {140, 86, 75}, {227, 119, 194}, {127, 127, 127}};
 
 }  // namespace
 
@@ -121,7 +76,7 @@ std::vector<unsigned char> render_line_plot(const std::vector<Series>& series, c
   c.text(6, T - 14, o.ylabel + (o.log_y ? " (log)" : ""), black);
   for (size_t k = 0; k < series.size(); ++k) {
     const Series& s = series[k];
-    const unsigned char* col = kPalette[k % 8];
+    const unsigned char* col = palette(k);
     bool have = false;
     double lx = 0, ly = 0;
     for (size_t i = 0; i < s.x.size(); ++i) {

@@ -15,6 +15,8 @@ const std::vector<Command>& commands() {
       {"retrieve", "video retrieval R@1/5/10/20/50: test videos query the train videos", cmd_retrieve},
       {"linear", "linear probe on frozen features: clip and video top-1", cmd_linear},
       {"finetune", "fine-tune the whole encoder with a classifier: video top-1", cmd_finetune},
+      {"detect", "action detection: RoIAlign head on keyframe clips, frame-mAP@0.5 and video-mAP@0.2/0.5", cmd_detect},
+      {"features", "dense features along time (a clip every S frames) as per-video .npy files for temporal localisation", cmd_features},
       {"experiment", "a grid of settings x seeds: means, 95% intervals, paired differences (report, CSV, PNG)", cmd_experiment},
       {"export", "write an encoder as .safetensors in torchvision's layout (PyTorch loads it in one line)", cmd_export},
       {"bench", "time one training step: step ms, clips/s, peak memory", cmd_bench},

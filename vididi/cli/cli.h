@@ -24,6 +24,8 @@ int cmd_pretrain(const std::vector<std::string>& args, std::ostream& out);
 int cmd_retrieve(const std::vector<std::string>& args, std::ostream& out);
 int cmd_linear(const std::vector<std::string>& args, std::ostream& out);
 int cmd_finetune(const std::vector<std::string>& args, std::ostream& out);
+int cmd_detect(const std::vector<std::string>& args, std::ostream& out);
+int cmd_features(const std::vector<std::string>& args, std::ostream& out);
 int cmd_experiment(const std::vector<std::string>& args, std::ostream& out);
 int cmd_export(const std::vector<std::string>& args, std::ostream& out);
 int cmd_bench(const std::vector<std::string>& args, std::ostream& out);

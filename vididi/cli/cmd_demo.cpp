@@ -9,7 +9,10 @@
 // read off those intervals. The run directory holds each seed's pretraining
 // runs (full run directories with report.md and loss.png), results.json,
 // recall.png and report.md. Its training keys are TrainConfig's
-// (vididi/config/train_config.h) with CPU-sized defaults.
+// (vididi/config/train_config.h) with CPU-sized defaults. With --detect
+// (off by default) each encoder also gets the detection protocol on the
+// synthetic boxes (vididi/eval/detection_eval.h: frozen, linear head) and
+// the table a frame-mAP@0.5 column.
 #include <chrono>
 #include <cstdio>
 #include <iomanip>
@@ -17,6 +20,8 @@
 
 #include "vididi/cli/cli.h"
 #include "vididi/cli/pretrain_report.h"
+#include "data/detection_set.h"
+#include "vididi/eval/detection_eval.h"
 #include "vididi/eval/stats.h"
 #include "vididi/files.h"
 #include "vididi/plot.h"
@@ -40,17 +45,26 @@ std::vector<double> percent(const std::vector<eval::RecallResult>& runs, size_t 
   return v;
 }
 
-// One row per arm: mean R@k over the seeds, and R@1's interval.
-std::string mean_table(const Recalls& rec) {
+// Frame-mAP@0.5 in percent of arm `a` over the seeds (empty without --detect).
+using Maps = std::vector<std::vector<double>>;
+
+// One row per arm: mean R@k over the seeds, and R@1's interval; with
+// detection, the mean frame-mAP@0.5 and its interval.
+std::string mean_table(const Recalls& rec, const Maps& maps) {
   std::vector<std::string> header{"encoder"};
   for (int k : rec[0][0].ks) header.push_back("R@" + std::to_string(k));
   header.push_back("R@1 95% interval");
+  if (!maps[0].empty()) header.push_back("frame-mAP@0.5"), header.push_back("frame-mAP 95% interval");
   std::vector<std::vector<std::string>> rows;
   for (size_t a = 0; a < rec.size(); ++a) {
     rows.push_back({kArms[a]});
     for (size_t k = 0; k < rec[a][0].ks.size(); ++k) rows.back().push_back(fixed1(eval::summarize(percent(rec[a], k)).mean));
     const eval::Summary s1 = eval::summarize(percent(rec[a], 0));
     rows.back().push_back(s1.n < 2 ? "(one seed)" : "[" + fixed1(s1.lo) + ", " + fixed1(s1.hi) + "]");
+    if (maps[a].empty()) continue;
+    const eval::Summary m = eval::summarize(maps[a]);
+    rows.back().push_back(fixed1(m.mean));
+    rows.back().push_back(m.n < 2 ? "(one seed)" : "[" + fixed1(m.lo) + ", " + fixed1(m.hi) + "]");
   }
   return markdown_table(header, rows);
 }
@@ -89,7 +103,8 @@ void plot_recall(const std::string& path, const Recalls& rec) {
 int cmd_demo(const std::vector<std::string>& args, std::ostream& out) {
   DatasetSpec d;
   vididi::TrainConfig base;
-  int64_t eval_batch = 32;
+  int64_t eval_batch = 32, detect_stride = 2;
+  bool detect = false;
   std::string dir, seeds_text = "0,1,2";
   // CPU-sized defaults (docs/ALGORITHM.md section 7 has the runs behind
   // them): 32x32 synthetic frames, width/8 R3D-18 with one block per stage,
@@ -116,6 +131,10 @@ int cmd_demo(const std::vector<std::string>& args, std::ostream& out) {
   s.add("clips", base.clip.clips, "evaluation clips per video, evenly spaced (frames, stride, crop as in training)")
       .range(1, 1000);
   s.add("eval_batch", eval_batch, "clips per forward pass when extracting retrieval features").range(1, 1 << 20);
+  s.add("detect", detect, "also the detection protocol on the synthetic boxes for each encoder (frozen, linear head, "
+                          "docs/PROTOCOLS.md): a frame-mAP@0.5 column in the table");
+  s.add("detect_keyframe_stride", detect_stride, "detect: train and test keyframes every this many frames")
+      .range(1, 1 << 20);
   s.add("out", dir, "run directory (empty = runs/demo-<date>-<time>)").path();
   const char* summary =
       "The `make run` job: synthetic dynamics, VICReg pretraining (vididi::train) of a small R3D-18 with\n"
@@ -139,6 +158,20 @@ int cmd_demo(const std::vector<std::string>& args, std::ostream& out) {
       << seeds_text << "; run directory " << dir << "\n" << std::flush;
 
   Recalls rec(3);
+  Maps maps(3);
+  data::DetectionSet boxes;
+  if (detect) {
+    data::SyntheticConfig tr, te;
+    tr.height = tr.width = te.height = te.width = int(d.synth_size);
+    tr.frames = te.frames = int(d.synth_frames);
+    tr.videos_per_class = int(d.synth_train_per_class);
+    te.videos_per_class = int(d.synth_test_per_class);
+    tr.seed = te.seed = d.synth_seed;
+    tr.texture = te.texture = float(d.synth_texture);
+    te.subset = data::Subset::test;
+    boxes = data::synthetic_detection_set(tr, te, int(detect_stride));
+    boxes.train.keyframes = data::tube_keyframes(boxes.train, int(detect_stride), true);
+  }
   std::string device, pretraining;
   for (uint64_t seed : seeds) {
     const std::string seed_dir = dir + "/seed" + std::to_string(seed);
@@ -176,10 +209,23 @@ int cmd_demo(const std::vector<std::string>& args, std::ostream& out) {
       auto [ftrain, ftest] = extract_splits(d, trainer.model().encoder(), eo, out);
       rec[a].push_back(eval::evaluate_retrieval(ftrain, ftest));
       out << "[seed " << seed << ", " << arm << "] R@1 " << fixed1(100 * rec[a].back().recall[0]) << "\n";
+      if (detect) {
+        eval::DetectionEvalOptions o;
+        o.detector.frames = int(c.clip.frames), o.detector.stride = int(c.clip.stride);
+        o.detector.short_side = int(c.clip.crop);
+        o.detector.batch = int(eval_batch), o.detector.workers = int(c.workers);
+        o.detector.train.device = trainer.device();
+        o.detector.train.seed = seed;
+        o.keyframe_stride = int(detect_stride);
+        const eval::DetectionEvaluation e = eval::evaluate_detection(trainer.model().encoder(), boxes, o);
+        maps[a].push_back(100 * e.frame.map);
+        out << "[seed " << seed << ", " << arm << "] frame-mAP@0.5 " << fixed1(100 * e.frame.map) << " (video-mAP@0.5 "
+            << fixed1(100 * e.video.back().second.map) << ", " << e.training.head.epochs_used() << " L-BFGS iterations)\n";
+      }
     }
   }
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-  const std::string table = mean_table(rec);
+  const std::string table = mean_table(rec, maps);
   const std::string verdict = difference_line(rec, 2, 1) + "\n" + difference_line(rec, 2, 0) + "\n";
   std::ostringstream js;
   js << "{\"seconds\": " << int(total) << ", \"device\": \"" << device << "\", \"seeds\": [" << seeds_text
@@ -189,7 +235,17 @@ int cmd_demo(const std::vector<std::string>& args, std::ostream& out) {
     for (size_t i = 0; i < rec[a].size(); ++i) js << (i ? ", " : "") << eval::recall_json(rec[a][i]);
     js << "]";
   }
-  js << "}}\n";
+  js << "}";
+  if (detect) {
+    js << ", \"frame_map_0.5_percent\": {";
+    for (size_t a = 0; a < 3; ++a) {
+      js << (a ? ", " : "") << "\"" << kArms[a] << "\": [";
+      for (size_t i = 0; i < maps[a].size(); ++i) js << (i ? ", " : "") << maps[a][i];
+      js << "]";
+    }
+    js << "}";
+  }
+  js << "}\n";
   vididi::write_text(dir + "/results.json", js.str());
   plot_recall(dir + "/recall.png", rec);
 
@@ -207,7 +263,11 @@ int cmd_demo(const std::vector<std::string>& args, std::ostream& out) {
                       dataset_description(d) + "; test videos query train videos by cosine similarity of "
                       "clip-averaged features, " + std::to_string(r0.queries) + " queries, " +
                       std::to_string(r0.gallery) + " gallery videos, " + std::to_string(train->num_classes()) +
-                      " classes; docs/PROTOCOLS.md):\n\n" + table + "\nPaired by seed (Student-t 95% intervals):\n\n" +
+                      " classes; docs/PROTOCOLS.md" +
+                      (detect ? "; frame-mAP@0.5 of a linear head on the frozen encoder's RoI features of the "
+                                "synthetic boxes, ground-truth test boxes, keyframes every " +
+                                    std::to_string(detect_stride) + " frames" : std::string()) +
+                      "):\n\n" + table + "\nPaired by seed (Student-t 95% intervals):\n\n" +
                       "- " + difference_line(rec, 2, 1) + "\n- " + difference_line(rec, 2, 0) + "\n\nPer seed:\n\n" +
                       per_seed + "\nJSON: `results.json`. Total time " + std::to_string(int(total)) + " s on " +
                       device + ".\n"});

@@ -2,11 +2,13 @@
 // of the train and test splits (or saved ones), R@k, table + JSON;
 // `linear`: the linear probe on cached features; `finetune`: the whole
 // network with a classifier. Each writes a run directory with report.md when
-// --out is given. The protocols are in vididi/eval/ and docs/PROTOCOLS.md.
+// --out is given, with the outputs of vididi/cli/eval_outputs.h. The protocols are in vididi/eval/ and docs/PROTOCOLS.md.
+#include <cmath>
 #include <iomanip>
 #include <sstream>
 
 #include "vididi/cli/cli.h"
+#include "vididi/cli/eval_outputs.h"
 #include "vididi/config/device.h"
 #include "vididi/eval/finetune.h"
 #include "vididi/eval/linear_probe.h"
@@ -114,16 +116,50 @@ std::vector<int> parse_ks(const std::string& text) {
 }
 }  // namespace
 
+namespace {
+// The frames of both splits for pictures, when the dataset keys name the
+// videos the features came from (same count and names); else nulls.
+std::pair<std::shared_ptr<const data::VideoSource>, std::shared_ptr<const data::VideoSource>> frames_for(
+    const DatasetSpec& d, const eval::VideoFeatures& train, const eval::VideoFeatures& test) {
+  try {
+    auto a = open_dataset(d, data::Subset::train), b = open_dataset(d, data::Subset::test);
+    auto same = [](const data::VideoSource& src, const eval::VideoFeatures& f) {
+      if (src.size() != size_t(f.videos)) return false;
+      for (size_t v = 0; v < src.size() && v < f.names.size(); ++v)
+        if (!f.names[v].empty() && src.name(v) != f.names[v]) return false;
+      return true;
+    };
+    if (same(*a, train) && same(*b, test)) return {a, b};
+  } catch (const std::exception&) {
+  }
+  return {nullptr, nullptr};
+}
+
+std::string num(double v) {
+  if (!std::isfinite(v)) return "null";
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+}  // namespace
+
 int cmd_retrieve(const std::vector<std::string>& args, std::ostream& out) {
   EvalInput e;
   std::string ks_text = "1,5,10,20,50", name;
+  int64_t neighbours = 10, picture_queries = 6;
   Settings s;
   feature_keys(s, e);
   s.add("ks", ks_text, "the k of R@k, ascending");
   s.add("name", name, "row label in the table (default: the checkpoint or 'random')");
+  s.add("neighbours", neighbours, "nearest train videos listed per test video in neighbours.json/.csv (with --out)")
+      .range(1, 1 << 20);
+  s.add("picture_queries", picture_queries,
+        "test videos shown with their nearest neighbours in neighbours.png (with --out; 0 = no picture)")
+      .range(0, 1000);
   const char* summary =
       "Video retrieval (docs/PROTOCOLS.md): each test video queries the train videos by cosine\n"
-      "similarity of clip-averaged, L2-normalised encoder features; prints R@k and writes JSON.";
+      "similarity of clip-averaged, L2-normalised encoder features; prints R@k and writes JSON,\n"
+      "each query's neighbours (JSON, CSV), recall.png and neighbours.png.";
   if (parse_or_help(s, args, "retrieve", summary, out)) return 0;
   const std::vector<int> ks = parse_ks(ks_text);
   auto [train, test] = features_for(s, e, out);
@@ -132,53 +168,95 @@ int cmd_retrieve(const std::vector<std::string>& args, std::ostream& out) {
   if (name.empty()) name = e.encoder.checkpoint.empty() ? "random" : e.encoder.checkpoint;
   const std::string table = eval::recall_table({{name, r}});
   out << "\n" << table << "(" << r.queries << " test queries, " << r.gallery << " train videos in the gallery)\n";
-  if (!e.out.empty())
+  if (!e.out.empty()) {
+    vididi::make_dirs(e.out);
+    std::string results = "Retrieval on " + dataset_description(e.data) + " (percent):\n\n```\n" + table + "```\n\n" +
+                          write_neighbours(e.out, train, test, int(neighbours));
+    write_recall_png(e.out + "/recall.png", r, "retrieval R@k: " + name);
+    std::vector<std::pair<std::string, std::string>> images{{"R@k against k", "recall.png"}};
+    if (picture_queries > 0) {
+      auto [ftrain, ftest] = frames_for(e.data, train, test);
+      if (write_neighbour_picture(e.out + "/neighbours.png", train, test, ftrain.get(), ftest.get(),
+                                  int(picture_queries), 5))
+        images.push_back({"queries and their five nearest train videos (middle frames)", "neighbours.png"});
+      else
+        results += "\nNo neighbours.png: the dataset keys do not name the videos of the loaded features.\n";
+    }
     out << "wrote "
         << write_eval_run(e.out, s, "vididi retrieve", command_line("retrieve", args), "retrieval.json",
-                          eval::recall_json(r) + "\n",
-                          "Retrieval on " + dataset_description(e.data) + " (percent):\n\n```\n" + table + "```\n")
+                          eval::recall_json(r) + "\n", results, images)
         << "\n";
+  }
   return 0;
 }
 
 int cmd_linear(const std::vector<std::string>& args, std::ostream& out) {
   EvalInput e;
   eval::LinearProbeOptions o;
+  eval::HeadTrainOptions& t = o.train;
   Settings s;
   feature_keys(s, e);
-  s.add("epochs", o.epochs, "passes over the cached train clip features").range(1, 1e6);
-  s.add("probe_batch", o.batch, "features per optimizer step").range(1, 1 << 24);
-  s.add("optimizer", o.optimizer, "classifier optimizer").choices({"adamw", "sgd"});
-  s.add("lr", o.lr, "peak learning rate (cosine to 0)").range(1e-9, 1e3);
-  s.add("weight_decay", o.weight_decay, "weight decay").range(0, 10);
+  head_train_keys(s, t);
   const char* summary =
       "Linear probe (docs/PROTOCOLS.md): frozen encoder, cached features of every evaluation clip,\n"
-      "a linear classifier; prints clip top-1 and video top-1 (mean of the clips' logits).";
+      "a linear classifier trained until its loss stops improving; prints clip top-1 and video top-1\n"
+      "(mean of the clips' logits); writes curves, per-class accuracy and the confusion matrix.";
   if (parse_or_help(s, args, "linear", summary, out)) return 0;
   auto [train, test] = features_for(s, e, out);
   if (!e.par.comm->is_root()) return 0;  // rank 0 trains the probe and writes
-  o.seed = e.seed;
-  o.on_epoch = [&](int ep, double loss) {
-    out << "  epoch " << ep + 1 << "/" << o.epochs << "  loss " << std::setprecision(4) << loss << "\n";
+  t.seed = e.seed;
+  const char* unit = t.solver == "lbfgs" ? "iteration" : "epoch";
+  o.on_epoch = [&](const eval::EpochStats& st, const eval::Top1* te) {
+    if (te && (st.epoch < 5 || (st.epoch + 1) % 50 == 0))
+      out << "  " << unit << " " << st.epoch + 1 << "  loss " << std::setprecision(4) << st.loss << "  "
+          << (t.solver == "lbfgs" ? "step " : "lr ") << st.lr << "  test video top-1 " << pct(te->video) << "%\n";
   };
   eval::LinearProbeResult r = eval::linear_probe(train, test, o);
   out << "\nlinear probe: clip top-1 " << pct(r.top1.clip) << "%, video top-1 " << pct(r.top1.video) << "% ("
-      << r.test_videos << " test videos, " << r.classes << " classes)\n";
+      << r.test_videos << " test videos, " << r.classes << " classes; " << r.epochs_used() << " " << unit << "s, "
+      << r.stop_reason << ")\n";
   if (!e.out.empty()) {
+    vididi::make_dirs(e.out);
     std::ostringstream js;
-    js << "{\"clip_top1\": " << r.top1.clip << ", \"video_top1\": " << r.top1.video << ", \"epoch_loss\": [";
-    for (size_t i = 0; i < r.epoch_loss.size(); ++i) js << (i ? ", " : "") << r.epoch_loss[i];
-    js << "]}\n";
+    js << "{\"clip_top1\": " << r.top1.clip << ", \"video_top1\": " << r.top1.video << ", \"solver\": \"" << t.solver
+       << "\", \"epochs\": " << r.epochs_used() << ", \"passes\": " << r.passes << ", \"stop\": \"" << r.stop_reason
+       << "\", \"epoch_loss\": [";
+    for (size_t i = 0; i < r.epochs.size(); ++i) js << (i ? ", " : "") << num(r.epochs[i].loss);
+    js << "], \"train_clip_top1\": [";
+    for (size_t i = 0; i < r.epochs.size(); ++i) js << (i ? ", " : "") << num(r.epochs[i].train_accuracy);
+    js << "], \"test_video_top1\": {";
+    for (size_t i = 0; i < r.test_per_epoch.size(); ++i)
+      js << (i ? ", " : "") << "\"" << r.test_per_epoch[i].first << "\": " << num(r.test_per_epoch[i].second.video);
+    js << "}}\n";
+    vididi::Series loss{"train loss", {}, {}}, tr{"train clip top-1", {}, {}}, tc{"test clip top-1", {}, {}},
+        tv{"test video top-1", {}, {}};
+    for (size_t i = 0; i < r.epochs.size(); ++i) {
+      const double x = double(i + 1);
+      loss.x.push_back(x), loss.y.push_back(r.epochs[i].loss);
+      tr.x.push_back(x), tr.y.push_back(100 * r.epochs[i].train_accuracy);
+    }
+    for (const auto& [ep, top] : r.test_per_epoch) {
+      tc.x.push_back(ep), tc.y.push_back(100 * top.clip);
+      tv.x.push_back(ep), tv.y.push_back(100 * top.video);
+    }
+    write_curve(e.out + "/loss.png", {loss}, std::string("linear probe: mean training loss per ") + unit, unit, "loss");
+    write_curve(e.out + "/accuracy.png", {tr, tc, tv}, std::string("linear probe: top-1 per ") + unit, unit,
+                "top-1 (%)");
+    const std::string classes = write_class_outputs(e.out, test.labels, r.video_predicted, test.class_names, r.classes,
+                                                    "linear probe: confusion matrix (test videos)");
     out << "wrote "
         << write_eval_run(e.out, s, "vididi linear", command_line("linear", args), "linear.json", js.str(),
-                          markdown_table({"clip top-1 %", "video top-1 %", "test videos", "classes"},
+                          markdown_table({"clip top-1 %", "video top-1 %", "test videos", "classes", std::string(unit) + "s"},
                                          {{pct(r.top1.clip), pct(r.top1.video), std::to_string(r.test_videos),
-                                           std::to_string(r.classes)}}))
+                                           std::to_string(r.classes), std::to_string(r.epochs_used())}}) +
+                              "\nTraining stopped: " + r.stop_reason + ".\n\n" + classes,
+                          {{"training loss per epoch", "loss.png"},
+                           {"train and test top-1 per epoch", "accuracy.png"},
+                           {"confusion matrix of the test videos", "confusion.png"}})
         << "\n";
   }
   return 0;
 }
-
 int cmd_finetune(const std::vector<std::string>& args, std::ostream& out) {
   EvalInput e;
   eval::FinetuneOptions o;
@@ -214,13 +292,30 @@ int cmd_finetune(const std::vector<std::string>& args, std::ostream& out) {
   eval::FinetuneResult r = eval::finetune(*enc, train, test, o);
   out << "\nfine-tune: clip top-1 " << pct(r.top1.clip) << "%, video top-1 " << pct(r.top1.video) << "%\n";
   if (!e.out.empty()) {
+    vididi::make_dirs(e.out);
     std::ostringstream js;
     js << "{\"clip_top1\": " << r.top1.clip << ", \"video_top1\": " << r.top1.video << ", \"steps\": " << r.steps
-       << "}\n";
+       << ", \"epoch_loss\": [";
+    for (size_t i = 0; i < r.epoch_loss.size(); ++i) js << (i ? ", " : "") << num(r.epoch_loss[i]);
+    js << "], \"epoch_train_top1\": [";
+    for (size_t i = 0; i < r.epoch_train_accuracy.size(); ++i) js << (i ? ", " : "") << num(r.epoch_train_accuracy[i]);
+    js << "]}\n";
+    vididi::Series step{"step loss", {}, {}}, acc{"train top-1 (augmented clips)", {}, {}};
+    for (size_t i = 0; i < r.step_loss.size(); ++i) step.x.push_back(double(i)), step.y.push_back(r.step_loss[i]);
+    for (size_t i = 0; i < r.epoch_train_accuracy.size(); ++i)
+      acc.x.push_back(double(i + 1)), acc.y.push_back(100 * r.epoch_train_accuracy[i]);
+    write_curve(e.out + "/loss.png", {step}, "fine-tuning: training loss per step", "step", "loss");
+    write_curve(e.out + "/accuracy.png", {acc}, "fine-tuning: train top-1 per epoch", "epoch", "top-1 (%)");
+    const std::string classes = write_class_outputs(e.out, r.test_labels, r.video_predicted, test->class_names(),
+                                                    r.classes, "fine-tuning: confusion matrix (test videos)");
     out << "wrote "
         << write_eval_run(e.out, s, "vididi finetune", command_line("finetune", args), "finetune.json", js.str(),
                           markdown_table({"clip top-1 %", "video top-1 %", "steps"},
-                                         {{pct(r.top1.clip), pct(r.top1.video), std::to_string(r.steps)}}))
+                                         {{pct(r.top1.clip), pct(r.top1.video), std::to_string(r.steps)}}) +
+                              "\n" + classes,
+                          {{"training loss per step", "loss.png"},
+                           {"train top-1 per epoch", "accuracy.png"},
+                           {"confusion matrix of the test videos", "confusion.png"}})
         << "\n";
   }
   return 0;

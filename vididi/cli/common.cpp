@@ -223,6 +223,25 @@ std::pair<eval::VideoFeatures, eval::VideoFeatures> extract_splits(const Dataset
   return {std::move(train), std::move(test)};
 }
 
+void head_train_keys(Settings& s, eval::HeadTrainOptions& t) {
+  s.add("solver", t.solver, "lbfgs: full-batch L-BFGS on the mean loss + weight_decay/2 ||W||^2 to convergence "
+                            "(docs/PROTOCOLS.md); minibatch: AdamW/SGD over batches by --schedule")
+      .choices({"lbfgs", "minibatch"});
+  s.add("epochs", t.epochs, "the most L-BFGS iterations (lbfgs) or epochs (minibatch plateau); exactly this many "
+                            "epochs with minibatch cosine").range(1, 1e6);
+  s.add("schedule", t.schedule, "minibatch: plateau = until the training loss stops improving (lr / 10 on a "
+                                "plateau, twice, then stop); cosine = a fixed number of epochs, cosine to 0")
+      .choices({"plateau", "cosine"});
+  s.add("patience", t.patience, "minibatch plateau: epochs without an improvement of the loss by tolerance").range(1, 1e6);
+  s.add("tolerance", t.tolerance, "minibatch plateau: the least improvement of the epoch's mean loss that counts")
+      .range(0, 10);
+  s.add("probe_batch", t.batch, "minibatch: features per optimizer step").range(1, 1 << 24);
+  s.add("optimizer", t.optimizer, "minibatch: classifier optimizer").choices({"adamw", "sgd"});
+  s.add("lr", t.lr, "minibatch: learning rate (plateau: the start; cosine: the peak)").range(1e-9, 1e3);
+  s.add("weight_decay", t.weight_decay, "weight decay (lbfgs: the L2 coefficient on the weights)").range(0, 10);
+}
+
+
 // --- run directories ------------------------------------------------------------------------
 
 std::string default_run_dir(const std::string& prefix) {
@@ -234,7 +253,8 @@ std::string default_run_dir(const std::string& prefix) {
 
 std::string write_eval_run(const std::string& dir, const Settings& s, const std::string& title,
                            const std::string& command, const std::string& json_name, const std::string& json,
-                           const std::string& results) {
+                           const std::string& results,
+                           const std::vector<std::pair<std::string, std::string>>& images) {
   vididi::make_dirs(dir);
   vididi::write_text(dir + "/" + json_name, json);
   vididi::write_text(dir + "/config.txt", s.as_config_file());
@@ -243,6 +263,7 @@ std::string write_eval_run(const std::string& dir, const Settings& s, const std:
   rep.command = command;
   rep.config = s.resolved();
   rep.sections.push_back({"Results", results + "\nJSON: `" + json_name + "`.\n"});
+  rep.images = images;
   return write_report(dir, rep);
 }
 

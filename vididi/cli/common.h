@@ -16,6 +16,7 @@
 #include "vididi/config/settings.h"
 #include "vididi/config/train_config.h"
 #include "vididi/eval/features.h"
+#include "vididi/eval/head_training.h"
 
 namespace vd::models {
 class Encoder;
@@ -74,14 +75,19 @@ std::pair<eval::VideoFeatures, eval::VideoFeatures> extract_splits(const Dataset
                                                                    const eval::ExtractOptions& o, std::ostream& out,
                                                                    bool recalibrate_bn = false);
 
+// solver, epochs, schedule, patience, tolerance, probe_batch, optimizer, lr,
+// weight_decay: the training of a head on cached features (linear, detect).
+void head_train_keys(Settings& s, eval::HeadTrainOptions& t);
+
 // --- run directories ---------------------------------------------------------------------
 // "runs/<prefix>-<YYYYmmdd-HHMMSS>": the run directory when --out is not given.
 std::string default_run_dir(const std::string& prefix);
 // The end of an evaluation's run directory `dir`: <json_name> with `json`,
-// config.txt (the resolved settings), report.md with `results` (markdown).
-// Returns the report's path.
+// config.txt (the resolved settings), report.md with `results` (markdown)
+// and `images` (caption, PNG file in dir). Returns the report's path.
 std::string write_eval_run(const std::string& dir, const Settings& s, const std::string& title, const std::string& command,
-                           const std::string& json_name, const std::string& json, const std::string& results);
+                           const std::string& json_name, const std::string& json, const std::string& results,
+                           const std::vector<std::pair<std::string, std::string>>& images = {});
 
 // "key: value" lines: vididi version, compiler, flags, CUDA build, BLAS, devices.
 std::vector<std::pair<std::string, std::string>> build_info();

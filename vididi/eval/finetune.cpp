@@ -2,6 +2,7 @@
 // -> dropout -> head -> cross-entropy) and its 10-clip video top-1.
 #include "vididi/eval/finetune.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -82,6 +83,7 @@ FinetuneResult finetune(models::Encoder& encoder, std::shared_ptr<const data::Vi
   int64_t step = 0;
   encoder.train();
   for (int e = 0; e < o.epochs; ++e) {
+    double epoch_loss = 0, correct = 0, seen = 0, batches = 0;
     loader.start_epoch(e);
     data::Batch b;
     while (loader.next(b)) {
@@ -92,8 +94,18 @@ FinetuneResult finetune(models::Encoder& encoder, std::shared_ptr<const data::Vi
       std::vector<int64_t> y(b.labels.begin(), b.labels.end());
       opt->set_lr(lr(step));
       opt->zero_grad();
-      Tensor loss = cross_entropy(encoder.classify(dropout(encoder.forward(x), o.dropout, gen)), y);
+      Tensor logits = encoder.classify(dropout(encoder.forward(x), o.dropout, gen));
+      Tensor loss = cross_entropy(logits, y);
       const double l = loss.item();
+      const std::vector<double> z = logits.to_vector();
+      const int64_t K = logits.size(1);
+      for (size_t j = 0; j < y.size(); ++j) {
+        const double* zj = z.data() + j * size_t(K);
+        correct += (std::max_element(zj, zj + K) - zj) == y[j];
+      }
+      seen += double(y.size());
+      epoch_loss += l;
+      batches += 1;
       VD_CHECK(std::isfinite(l), "finetune: the loss is " << l << " at step " << step
                                                           << "; hint: lower --lr");
       loss.backward();
@@ -102,6 +114,8 @@ FinetuneResult finetune(models::Encoder& encoder, std::shared_ptr<const data::Vi
       if (o.on_step) o.on_step(step, total, l);
       ++step;
     }
+    r.epoch_loss.push_back(batches ? epoch_loss / batches : NAN);
+    r.epoch_train_accuracy.push_back(seen ? correct / seen : NAN);
   }
   r.steps = step;
 
@@ -113,6 +127,10 @@ FinetuneResult finetune(models::Encoder& encoder, std::shared_ptr<const data::Vi
   LogitsOf logits(encoder);
   VideoFeatures f = extract_features(logits, test, eo);
   r.top1 = top1_from_logits(f.data, f.videos, f.clips, f.dim, f.labels);
+  r.video_predicted = video_predictions(f.data, f.videos, f.clips, f.dim);
+  r.test_labels = f.labels;
+  r.classes = f.dim;
+  r.test_logits = std::move(f.data);
   return r;
 }
 

@@ -42,7 +42,14 @@ struct FinetuneOptions {
 struct FinetuneResult {
   Top1 top1;
   std::vector<double> step_loss;
+  // Per epoch: mean training loss and top-1 of the augmented training clips
+  // as they were trained on (dropout on), for curves.
+  std::vector<double> epoch_loss, epoch_train_accuracy;
   int64_t steps = 0;
+  std::vector<float> test_logits;    // [test videos, clips, classes]
+  std::vector<int> video_predicted;  // [test videos]: argmax of the mean clip logits
+  std::vector<int> test_labels;      // [test videos]
+  int64_t classes = 0;
 };
 
 // `encoder` must have a head (num_classes > 0) and live on options.device.

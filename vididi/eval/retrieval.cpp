@@ -82,6 +82,23 @@ std::vector<int64_t> rank_gallery(const float* q, const std::vector<float>& gall
   return order;
 }
 
+std::vector<std::vector<Neighbour>> nearest_neighbours(const VideoFeatures& train, const VideoFeatures& test, int k) {
+  VD_CHECK(train.dim == test.dim && k >= 1, "nearest_neighbours: expected features of one dim and k >= 1, got dims "
+                                                << train.dim << " and " << test.dim << ", k " << k);
+  const std::vector<float> g = train.video_embeddings(), q = test.video_embeddings();
+  const int64_t D = train.dim;
+  std::vector<std::vector<Neighbour>> out(size_t(test.videos));
+  for (int64_t i = 0; i < test.videos; ++i) {
+    const std::vector<int64_t> order = rank_gallery(q.data() + i * D, g, D);
+    for (size_t r = 0; r < order.size() && r < size_t(k); ++r) {
+      double s = 0;
+      for (int64_t d = 0; d < D; ++d) s += double(q[size_t(i * D + d)]) * double(g[size_t(order[r] * D + d)]);
+      out[size_t(i)].push_back(Neighbour{order[r], s});
+    }
+  }
+  return out;
+}
+
 RecallResult recall_at_k(const std::vector<float>& query, const std::vector<int>& query_labels,
                          const std::vector<float>& gallery, const std::vector<int>& gallery_labels,
                          int64_t dim, const std::vector<int>& ks) {

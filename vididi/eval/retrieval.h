@@ -66,6 +66,14 @@ RecallResult recall_at_k(const std::vector<float>& query, const std::vector<int>
 std::vector<int64_t> rank_gallery(const float* q, const std::vector<float>& gallery,
                                   int64_t dim);
 
+// The k nearest gallery videos of each query (rank_gallery's order) with
+// their cosine similarity: [Q][min(k, G)].
+struct Neighbour {
+  int64_t index = 0;
+  double similarity = 0;
+};
+std::vector<std::vector<Neighbour>> nearest_neighbours(const VideoFeatures& train, const VideoFeatures& test, int k);
+
 // The protocol: test videos query train videos (both as video_embeddings()).
 RecallResult evaluate_retrieval(const VideoFeatures& train, const VideoFeatures& test,
                                 const std::vector<int>& ks = default_ks());

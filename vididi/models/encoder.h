@@ -39,6 +39,10 @@ class Encoder : public nn::Module, public ShapeTraced {
   // x: [N, T, H, W, 3] -> features [N, feature_dim()]; the head is not applied.
   Tensor forward(const Tensor& x) override = 0;
   virtual int64_t feature_dim() const = 0;
+  // x: [N, T, H, W, 3] -> the last feature map before pooling,
+  // [N, T', H', W', feature_dim()] (f32 under bf16 too); forward() is its
+  // mean over T', H', W'. For detection heads (RoIAlign on the map).
+  virtual Tensor feature_map(const Tensor& x) = 0;
   // The head on pooled features: [N, feature_dim()] -> [N, num_classes].
   virtual Tensor classify(const Tensor& features) = 0;
   bool has_head() const { return num_classes_ > 0; }

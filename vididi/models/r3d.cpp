@@ -133,6 +133,12 @@ Tensor VideoResNet::forward(const Tensor& x) {
   return autocast_output(global_avg_pool3d(y));  // = AdaptiveAvgPool3d(1) + flatten(1)
 }
 
+Tensor VideoResNet::feature_map(const Tensor& x) {
+  check_clip(x);
+  Tensor h = stem->forward(autocast_input(x));
+  return autocast_output(layer4->forward(layer3->forward(layer2->forward(layer1->forward(h)))));
+}
+
 Tensor VideoResNet::classify(const Tensor& features) {
   check_head(features);
   return fc->forward(features);

@@ -35,6 +35,7 @@ class VideoResNet : public Encoder {
   VideoResNet(ResNetConv kind, const EncoderOptions& opt);
   // x: [N, T, H, W, 3] -> [N, 512 / width_divisor]: stem, layer1..4, mean over T, H, W.
   Tensor forward(const Tensor& x) override;
+  Tensor feature_map(const Tensor& x) override;       // layer4's output [N, T', H', W', 512 / width_divisor]
   Tensor classify(const Tensor& features) override;  // fc
   int64_t feature_dim() const override { return feature_dim_; }
   Shape trace(FlopCounter& fc, const std::string& prefix, const Shape& in) override;

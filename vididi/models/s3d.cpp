@@ -133,6 +133,11 @@ Tensor S3D::forward(const Tensor& x) {
   return autocast_output(global_avg_pool3d(features->forward(autocast_input(x))));
 }
 
+Tensor S3D::feature_map(const Tensor& x) {
+  check_clip(x);
+  return autocast_output(features->forward(autocast_input(x)));
+}
+
 Tensor S3D::classify(const Tensor& f) {
   check_head(f);
   Tensor y = classifier_conv->forward(reshape(f, {f.size(0), 1, 1, 1, f.size(1)}));

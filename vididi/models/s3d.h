@@ -37,6 +37,7 @@ class S3D : public Encoder {
   explicit S3D(const EncoderOptions& opt);
   // x: [N, T, H, W, 3] -> [N, 1024 / width_divisor]: features, then mean over T, H, W.
   Tensor forward(const Tensor& x) override;
+  Tensor feature_map(const Tensor& x) override;  // features' output [N, T', H', W', 1024 / width_divisor]
   Tensor classify(const Tensor& features) override;  // classifier.1 (a 1x1x1 conv with bias)
   int64_t feature_dim() const override { return feature_dim_; }
   Shape trace(FlopCounter& fc, const std::string& prefix, const Shape& in) override;
