@@ -102,3 +102,15 @@ TEST(DistCli, AKilledRankEndsTheJobAndLeavesTheCheckpointLoadable) {
   EXPECT_GE(ck.meta.step, 2);
   EXPECT_EQ(ck.meta.extra.at("world_size"), "2");
 }
+
+// Commands without a data-parallel form refuse a launcher instead of running
+// the same job twice into one folder.
+TEST(DistCli, FinetuneRefusesToRunOnSeveralRanks) {
+  VD_REQUIRE_MPI();
+  ASSERT_EQ(::access(vididi_binary().c_str(), X_OK), 0) << vididi_binary() << " is missing: make it";
+  disttest::ChildRun r = mpirun(2, with({"finetune", "--width_divisor", "16", "--frames", "4", "--crop", "16",
+                                         "--epochs", "1", "--workers", "1"}, kData));
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find("finetune runs in one process, and this one is rank"), std::string::npos) << r.output;
+  EXPECT_LT(r.seconds, 60) << r.output;
+}

@@ -104,6 +104,7 @@ int cmd_detect(const std::vector<std::string>& args, std::ostream& out) {
   o.time = detection_time(d);
   o.keyframe_stride = int(d.test_keyframe_stride);
   std::string note;
+  require_one_process("detect");
   det.train.device = vididi::resolve_device(device, precision, &note);
   if (!note.empty()) out << note << "\n";
   det.train.seed = seed;

@@ -63,10 +63,7 @@ std::string pct(double x) {
 
 // The encoder, on the resolved device, as the checkpoint (or the keys) say.
 std::shared_ptr<models::Encoder> encoder_for(const Settings& s, EvalInput& e, int64_t num_classes, std::ostream& out) {
-  const dist::LaunchInfo launch = dist::launch_from_environment();
-  if (launch.world_size > 1)
-    throw UsageError("finetune runs in one process, and this one is " + launch.str() +
-                     "; hint: start it without mpirun/srun (retrieve and linear extract features on many ranks)");
+  require_one_process("finetune");
   std::string note;
   e.extract.device = vididi::resolve_device(e.device, e.precision, &note);
   if (!note.empty()) out << note << "\n";

@@ -43,6 +43,7 @@ int cmd_features(const std::vector<std::string>& args, std::ostream& out) {
   if (dir.empty()) throw UsageError("features needs --out (the folder of the .npy files)", "out");
   std::string note;
   eval::DenseOptions o;
+  require_one_process("features");
   o.device = vididi::resolve_device(device, precision, &note);
   if (!note.empty()) out << note << "\n";
   std::vector<std::pair<std::string, std::shared_ptr<const data::VideoSource>>> splits;

@@ -242,6 +242,13 @@ void head_train_keys(Settings& s, eval::HeadTrainOptions& t) {
 }
 
 
+void require_one_process(const std::string& command) {
+  const dist::LaunchInfo launch = dist::launch_from_environment();
+  if (launch.world_size > 1)
+    throw UsageError(command + " runs in one process, and this one is " + launch.str() +
+                     "; hint: start it without mpirun/srun (pretrain, retrieve, linear and bench run on many ranks)");
+}
+
 // --- run directories ------------------------------------------------------------------------
 
 std::string default_run_dir(const std::string& prefix) {

@@ -79,6 +79,11 @@ std::pair<eval::VideoFeatures, eval::VideoFeatures> extract_splits(const Dataset
 // weight_decay: the training of a head on cached features (linear, detect).
 void head_train_keys(Settings& s, eval::HeadTrainOptions& t);
 
+// Refuses to run under a launcher with a world size > 1 (the commands that
+// have no data-parallel form: finetune, detect, features), naming the rank
+// line and the ones that do.
+void require_one_process(const std::string& command);
+
 // --- run directories ---------------------------------------------------------------------
 // "runs/<prefix>-<YYYYmmdd-HHMMSS>": the run directory when --out is not given.
 std::string default_run_dir(const std::string& prefix);
