@@ -88,7 +88,7 @@ bool write_keyframe_picture(const std::string& path, const eval::DetectionEvalua
       char s[16];
       std::snprintf(s, sizeof s, " %.2f", p.score);
       b.label = set.classes[size_t(p.label)] + s;
-      if (predicted.empty()) predicted = b.label;
+      predicted += (predicted.empty() ? "" : ", ") + b.label;
       t.boxes.push_back(b);
     }
     const std::string& name = set.test.names[k.video];

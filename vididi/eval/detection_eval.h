@@ -29,7 +29,7 @@ struct DetectionEvalOptions {
   double min_box_score = 0.8;     // file boxes below this score are dropped (SlowFast's AVA test rule)
   double frame_iou = 0.5;
   std::vector<double> video_ious = {0.2, 0.5};
-  double link_iou = 0.3;          // detection_link.h min_iou
+  double link_iou = 0.1;          // detection_link.h min_iou
   int keyframe_stride = 1;        // of the test keyframes (for linking)
   ApRule ap_rule = ApRule::VocAllPoints;
 };
