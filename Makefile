@@ -150,10 +150,10 @@ $(BUILD)/bench_%: bench/%.cpp $(LIB)
 	$(CXX) $(CXXFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 # Tests: GTEST_FILTER narrows them (make test GTEST_FILTER='Tensor*'). The
-# multi-process tests run from the main suite (DistMpirun.*), which finds
-# mpi_tests next to the tests binary.
+# multi-process tests run from the main suite (DistMpirun.*, DistCli.*),
+# which finds mpi_tests and the vididi program next to the tests binary.
 test: deps
-	+@$(SUBMAKE) $(BUILD)/tests $(BUILD)/mpi_tests
+	+@$(SUBMAKE) $(BUILD)/tests $(BUILD)/mpi_tests $(BUILD)/vididi
 	$(BUILD)/tests --gtest_filter='$(or $(GTEST_FILTER),*)'
 
 # Only the vididi program is built for the demo (the test binary is the
@@ -207,6 +207,6 @@ fuzz: $(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZ_KINDS))
 SAN_BUILD  ?= build-san
 SAN_FILTER ?= -VididiLearns.*
 sanitize:
-	+@$(MAKE) --no-print-directory CUDA=0 BUILD=$(SAN_BUILD) CXX=clang++ OPT='-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -fsanitize-recover=shift-base' $(SAN_BUILD)/tests $(SAN_BUILD)/mpi_tests
+	+@$(MAKE) --no-print-directory CUDA=0 BUILD=$(SAN_BUILD) CXX=clang++ OPT='-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -fsanitize-recover=shift-base' $(SAN_BUILD)/tests $(SAN_BUILD)/mpi_tests $(SAN_BUILD)/vididi
 	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$(CURDIR)/tests/sanitizer/ubsan.supp \
 	  $(SAN_BUILD)/tests --gtest_filter='$(SAN_FILTER)'
