@@ -89,6 +89,23 @@ void write_run_files(const std::string& dir, const std::string& config_text, uin
   write_text(dir + "/run.json", f.str());
 }
 
+std::string json_string(const std::string& s) {
+  std::string q = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      q += '\\';
+      q += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\u%04x", unsigned(static_cast<unsigned char>(c)));
+      q += b;
+    } else {
+      q += c;
+    }
+  }
+  return q + "\"";
+}
+
 std::string to_json(const StepRecord& r) {
   std::ostringstream os;
   os << "{\"step\": " << r.step << ", \"epoch\": " << r.epoch << ", \"pair\": \"" << r.pair

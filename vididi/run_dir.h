@@ -41,6 +41,8 @@ using Warn = std::function<void(const std::string&)>;
 
 // One JSON line for a step.
 std::string to_json(const StepRecord& r);
+// `s` as a JSON string literal, quotes included (", \ and control characters escaped).
+std::string json_string(const std::string& s);
 // Parses lines written by to_json (for resume and plots); unknown keys kept as
 // terms. A line that is not one whole object (the torn last line of a killed
 // run, a bad number) is dropped with a warning naming file and line.

@@ -161,14 +161,7 @@ int cmd_demo(const std::vector<std::string>& args, std::ostream& out) {
   Maps maps(3);
   data::DetectionSet boxes;
   if (detect) {
-    data::SyntheticConfig tr, te;
-    tr.height = tr.width = te.height = te.width = int(d.synth_size);
-    tr.frames = te.frames = int(d.synth_frames);
-    tr.videos_per_class = int(d.synth_train_per_class);
-    te.videos_per_class = int(d.synth_test_per_class);
-    tr.seed = te.seed = d.synth_seed;
-    tr.texture = te.texture = float(d.synth_texture);
-    te.subset = data::Subset::test;
+    const data::SyntheticConfig tr = synthetic_config(d, data::Subset::train), te = synthetic_config(d, data::Subset::test);
     boxes = data::synthetic_detection_set(tr, te, int(detect_stride));
     boxes.train.keyframes = data::tube_keyframes(boxes.train, int(detect_stride), true);
   }

@@ -22,12 +22,7 @@
 namespace vd::cli {
 
 namespace {
-std::string pct(double v) {
-  if (!std::isfinite(v)) return "n/a";
-  char b[32];
-  std::snprintf(b, sizeof b, "%.1f", 100 * v);
-  return b;
-}
+const auto pct = percent_or_na;
 }  // namespace
 
 // The mAP table of one evaluation (frame-mAP, then video-mAP per IoU).

@@ -43,14 +43,7 @@ void dataset_keys(config::Settings& s, DatasetSpec& d) {
 
 std::shared_ptr<const data::VideoSource> open_dataset(const DatasetSpec& d, data::Subset subset, std::ostream* out) {
   if (d.dataset == "synthetic") {
-    data::SyntheticConfig c;
-    c.height = c.width = int(d.synth_size);
-    c.frames = int(d.synth_frames);
-    c.videos_per_class = int(subset == data::Subset::train ? d.synth_train_per_class : d.synth_test_per_class);
-    c.seed = d.synth_seed;
-    c.texture = float(d.synth_texture);
-    c.subset = subset;
-    return std::make_shared<data::SyntheticDynamics>(c);
+    return std::make_shared<data::SyntheticDynamics>(synthetic_config(d, subset));
   }
   const std::string& root = d.data_root;
   if (root.empty())

@@ -8,6 +8,7 @@
 
 #include "data/source.h"
 #include "data/splits.h"
+#include "data/synthetic.h"
 #include "vididi/config/settings.h"
 
 namespace vd::cli {
@@ -32,6 +33,20 @@ void dataset_keys(config::Settings& s, DatasetSpec& d);
 data::SplitList read_split(const DatasetSpec& d, data::Subset subset, std::ostream* out = nullptr);
 // The split `subset` of the dataset; says on `out` what it loads when that
 // can take a while (frame folders are listed and checked).
+// The synthetic set of `subset` as a spec's synth_* keys say (a DatasetSpec,
+// or detect's DetectDataSpec, which has the same keys).
+template <class Spec>
+data::SyntheticConfig synthetic_config(const Spec& d, data::Subset subset) {
+  data::SyntheticConfig c;
+  c.height = c.width = int(d.synth_size);
+  c.frames = int(d.synth_frames);
+  c.videos_per_class = int(subset == data::Subset::train ? d.synth_train_per_class : d.synth_test_per_class);
+  c.seed = d.synth_seed;
+  c.texture = float(d.synth_texture);
+  c.subset = subset;
+  return c;
+}
+
 std::shared_ptr<const data::VideoSource> open_dataset(const DatasetSpec& d, data::Subset subset,
                                                       std::ostream* out = nullptr);
 std::string dataset_description(const DatasetSpec& d);  // "synthetic dynamics 64x64, ..." or the root

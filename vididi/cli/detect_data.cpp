@@ -7,6 +7,7 @@
 #include "core/errors.h"
 #include "data/ava.h"
 #include "data/tube_file.h"
+#include "vididi/cli/datasets.h"
 #include "vididi/files.h"
 
 namespace vd::cli {
@@ -74,15 +75,8 @@ size_t boxes(const data::DetectionSplit& s) {
 data::DetectionSet open_detection_set(const DetectDataSpec& d, std::ostream& out) {
   data::DetectionSet set;
   if (d.dataset == "synthetic") {
-    data::SyntheticConfig tr, te;
-    tr.height = tr.width = te.height = te.width = int(d.synth_size);
-    tr.frames = te.frames = int(d.synth_frames);
-    tr.videos_per_class = int(d.synth_train_per_class);
-    te.videos_per_class = int(d.synth_test_per_class);
-    tr.seed = te.seed = d.synth_seed;
-    tr.texture = te.texture = float(d.synth_texture);
+    data::SyntheticConfig tr = synthetic_config(d, data::Subset::train), te = synthetic_config(d, data::Subset::test);
     tr.objects = te.objects = int(d.synth_objects);
-    te.subset = data::Subset::test;
     set = data::synthetic_detection_set(tr, te, 1);
     set.train.keyframes = data::tube_keyframes(set.train, int(d.train_keyframe_stride), true);
     set.test.keyframes = data::tube_keyframes(set.test, int(d.test_keyframe_stride), false);

@@ -11,13 +11,15 @@
 
 namespace vd::cli {
 
-namespace {
-std::string pct(double v) {
+std::string percent_or_na(double v) {
   if (!std::isfinite(v)) return "n/a";
   char b[32];
   std::snprintf(b, sizeof b, "%.1f", 100 * v);
   return b;
 }
+
+namespace {
+const auto pct = percent_or_na;
 std::string iou_name(double t) {
   char b[32];
   std::snprintf(b, sizeof b, "%g", t);

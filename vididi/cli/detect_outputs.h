@@ -14,6 +14,10 @@
 
 namespace vd::cli {
 
+// A fraction as a percent with one decimal, "n/a" when not finite (a class
+// without ground truth).
+std::string percent_or_na(double v);
+
 // Writes the AP bar charts into `dir`; returns (caption, file) for report.md.
 std::vector<std::pair<std::string, std::string>> write_ap_bars(const std::string& dir, const eval::DetectionEvaluation& e,
                                                                const data::DetectionSet& set);

@@ -10,18 +10,11 @@
 #include "vididi/cli/report.h"
 #include "vididi/draw.h"
 #include "vididi/files.h"
+#include "vididi/run_dir.h"
 
 namespace vd::cli {
 
 namespace {
-std::string quoted(const std::string& s) {
-  std::string q = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') q += '\\';
-    q += c;
-  }
-  return q + "\"";
-}
 // A CSV field: quoted when it holds a comma or a quote.
 std::string csv(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
@@ -55,13 +48,13 @@ std::string write_neighbours(const std::string& dir, const eval::VideoFeatures& 
   js << "{\"k\": " << k << ", \"queries\": [\n";
   cs << "query,query_name,query_class,rank,neighbour,neighbour_name,neighbour_class,similarity,same_class\n";
   for (size_t q = 0; q < nn.size(); ++q) {
-    js << (q ? ",\n" : "") << " {\"query\": " << q << ", \"name\": " << quoted(name_of(test, q))
-       << ", \"class\": " << quoted(class_of(test, q)) << ", \"neighbours\": [";
+    js << (q ? ",\n" : "") << " {\"query\": " << q << ", \"name\": " << vididi::json_string(name_of(test, q))
+       << ", \"class\": " << vididi::json_string(class_of(test, q)) << ", \"neighbours\": [";
     for (size_t r = 0; r < nn[q].size(); ++r) {
       const size_t g = size_t(nn[q][r].index);
       const bool same = train.labels[g] == test.labels[q];
-      js << (r ? ", " : "") << "{\"rank\": " << r + 1 << ", \"index\": " << g << ", \"name\": " << quoted(name_of(train, g))
-         << ", \"class\": " << quoted(class_of(train, g)) << ", \"similarity\": " << fixed(nn[q][r].similarity, 6)
+      js << (r ? ", " : "") << "{\"rank\": " << r + 1 << ", \"index\": " << g << ", \"name\": " << vididi::json_string(name_of(train, g))
+         << ", \"class\": " << vididi::json_string(class_of(train, g)) << ", \"similarity\": " << fixed(nn[q][r].similarity, 6)
          << ", \"same_class\": " << (same ? "true" : "false") << "}";
       cs << q << "," << csv(name_of(test, q)) << "," << csv(class_of(test, q)) << "," << r + 1 << "," << g << ","
          << csv(name_of(train, g)) << "," << csv(class_of(train, g)) << "," << fixed(nn[q][r].similarity, 6) << ","

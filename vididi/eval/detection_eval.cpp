@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/errors.h"
+#include "vididi/run_dir.h"
 
 namespace vd::eval {
 
@@ -94,21 +95,12 @@ std::string num(double v) {
   return os.str();
 }
 
-std::string quoted(const std::string& s) {
-  std::string q = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') q += '\\';
-    q += c;
-  }
-  return q + "\"";
-}
-
 std::string result_json(const DetectionResult& r, double iou, const data::DetectionSet& set) {
   std::ostringstream os;
   os << "{\"iou\": " << num(iou) << ", \"map\": " << num(r.map) << ", \"classes_with_gt\": " << r.classes_with_gt
      << ", \"classes\": [";
   for (size_t k = 0; k < r.ap.size(); ++k)
-    os << (k ? ", " : "") << "{\"name\": " << quoted(set.classes[k]) << ", \"ap\": " << num(r.ap[k])
+    os << (k ? ", " : "") << "{\"name\": " << vididi::json_string(set.classes[k]) << ", \"ap\": " << num(r.ap[k])
        << ", \"gt\": " << r.num_gt[k] << ", \"detections\": " << r.num_det[k] << "}";
   os << "]}";
   return os.str();
@@ -117,7 +109,7 @@ std::string result_json(const DetectionResult& r, double iou, const data::Detect
 
 std::string detection_json(const DetectionEvaluation& e, const data::DetectionSet& set) {
   std::ostringstream os;
-  os << "{\"dataset\": " << quoted(set.name) << ", \"test_boxes\": " << quoted(e.boxes_source)
+  os << "{\"dataset\": " << vididi::json_string(set.name) << ", \"test_boxes\": " << vididi::json_string(e.boxes_source)
      << ", \"test_keyframes\": " << e.test_keyframes << ", \"scored_boxes\": " << e.scored_boxes
      << ", \"file_boxes_dropped\": " << e.file_boxes_dropped << ",\n \"frame_map\": " << result_json(e.frame, e.frame_iou, set)
      << ",\n \"video_map\": [";
@@ -125,7 +117,7 @@ std::string detection_json(const DetectionEvaluation& e, const data::DetectionSe
     os << (i ? ",\n  " : "") << result_json(e.video[i].second, e.video[i].first, set);
   os << "],\n \"linked_tubes\": " << e.tubes.size() << ", \"training\": {\"keyframes\": " << e.training.keyframes
      << ", \"boxes\": " << e.training.boxes << ", \"feature_dim\": " << e.training.dim
-     << ", \"epochs\": " << e.training.head.epochs_used() << ", \"stop\": " << quoted(e.training.head.stop_reason)
+     << ", \"epochs\": " << e.training.head.epochs_used() << ", \"stop\": " << vididi::json_string(e.training.head.stop_reason)
      << ", \"epoch_loss\": [";
   for (size_t i = 0; i < e.training.head.epochs.size(); ++i) os << (i ? ", " : "") << num(e.training.head.epochs[i].loss);
   os << "]}}\n";
