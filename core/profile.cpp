@@ -40,7 +40,7 @@ const char* kind_name(Kind k) {
   static const char* names[kKinds] = {
       "conv fwd", "conv bwd-data", "conv bwd-filter", "batch norm", "relu",    "add",
       "elementwise", "pool",       "gemm",            "cast",       "copy",    "reduce",
-      "softmax",  "roi_align",     "optimizer",       "loss",       "host<->device", "other"};
+      "softmax",  "roi_align",     "optimizer",       "loss",       "finite check", "host<->device", "other"};
   return size_t(k) < kKinds ? names[size_t(k)] : "?";
 }
 
@@ -141,8 +141,19 @@ Kind classify(Kernel k, const void* first, const void* second) {
   return Kind::Other;
 }
 
+namespace {
+int g_depth = 0;  // ops in progress on the owner thread
+}
+
+void leave() { --g_depth; }
+
 bool begin_kind(Kind kind, bool cuda, Record& r) {
   if (std::this_thread::get_id() != g_owner) return false;
+  if (g_depth > 0) {
+    g_stats.nested += 1;
+    return false;
+  }
+  ++g_depth;
   r.kind = t_scope >= 0 ? Kind(t_scope) : kind;
   r.cuda = cuda;
   if (cuda) cuda::profile_event_begin();

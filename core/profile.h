@@ -8,8 +8,9 @@
 // the GPU the same point also records a pair of CUDA events around the
 // kernel call, summed per kind when stats() is read (cuda::profile_collect).
 // A ProfileScope overrides the kind of every op inside it (the trainer sets
-// "optimizer", "loss" and "host-to-device" around those phases), so a gemm of
-// the loss counts as loss. Storage bytes created while profiling is on are
+// "optimizer", "loss" and "finite check" around those phases), so a gemm of
+// the loss counts as loss; host<->device copies are their own kind wherever
+// they happen. Storage bytes created while profiling is on are
 // counted live (live_bytes, peak_live_bytes; always, profiling on or off),
 // which is how `vididi bench --profile true` measures what the forward keeps
 // alive for backward.
@@ -34,7 +35,7 @@ namespace vd::profile {
 
 enum class Kind : uint8_t {
   ConvFwd, ConvBwdData, ConvBwdFilter, BatchNorm, Relu, Add, Elementwise, Pool, Gemm,
-  Cast, Copy, Reduce, Softmax, RoiAlign, Optimizer, Loss, HostDevice, Other,
+  Cast, Copy, Reduce, Softmax, RoiAlign, Optimizer, Loss, FiniteCheck, HostDevice, Other,
   Count
 };
 constexpr size_t kKinds = size_t(Kind::Count);
@@ -56,6 +57,10 @@ struct Stats {
   // (what the forward keeps for backward: the tape's saved tensors, the
   // casts it kept, the loss and embeddings); and the sum of the peak of live
   // bytes between the two marks above the step's starting level.
+  // Ops dispatched from inside another op's kernel (the CPU batch norm
+  // reads gamma with Tensor::to_vector, a cast): not recorded, their time
+  // and bytes are part of the outer op's; only counted here.
+  int64_t nested = 0;
   int64_t steps = 0;
   int64_t saved_bytes = 0;
   int64_t forward_peak_bytes = 0;
@@ -130,9 +135,16 @@ struct Record {
   bool cuda;
   int64_t start_ns;
 };
+// begin: false when the op is not to be recorded (another thread, or inside
+// another op's kernel: counted in Stats::nested only); when true the caller
+// holds a Leave until the op is done and calls end() if it succeeded.
 bool begin(Kernel k, bool cuda, const void* first, const void* second, Record& r);
 bool begin_kind(Kind kind, bool cuda, Record& r);
 void end(const Record& r, int64_t bytes);
+void leave();
+struct Leave {
+  ~Leave() { leave(); }
+};
 
 template <class A0, class... Rest>
 const void* first_arg(const A0& a0, const Rest&...) { return &a0; }
@@ -154,6 +166,7 @@ inline void dispatch(bool cuda, Kernel k, CudaFn&& on_cuda, CpuFn&& on_cpu, Args
     cuda ? on_cuda(std::forward<Args>(args)...) : on_cpu(std::forward<Args>(args)...);
     return;
   }
+  Leave done;
   const int64_t bytes = (int64_t(0) + ... + arg_bytes(args));
   cuda ? on_cuda(std::forward<Args>(args)...) : on_cpu(std::forward<Args>(args)...);
   end(r, bytes);
@@ -167,6 +180,7 @@ inline void timed(Kind kind, bool cuda, int64_t bytes, Fn&& fn) {
     fn();
     return;
   }
+  Leave done;
   fn();
   end(r, bytes);
 }

@@ -1,7 +1,8 @@
 // The op profiler (core/profile.h) on the CPU: exact counts and bytes of
 // hand-built ops (one raw conv3d forward, backward-data and backward-filter,
 // a relu, an add, a cast), the conv counts of an autograd forward + backward,
-// nothing recorded when off, ProfileScope's attribution, the saved-bytes
+// ops inside a kernel counted as nested only, nothing recorded when off,
+// ProfileScope's attribution, the saved-bytes
 // marks, a training step whose loss and parameters are bitwise the same with
 // and without profiling, and `vididi bench --profile true`'s table.
 #include <gtest/gtest.h>
@@ -88,6 +89,23 @@ TEST(Profile, AutogradConvForwardBackwardGivesOneOfEachConvKind) {
   EXPECT_GE(of(st, Kind::Reduce).count, 1);
 }
 
+TEST(Profile, OpsInsideAKernelAreCountedInIt) {
+  ProfileOff off;
+  Generator gen(8);
+  Tensor x = Tensor::randn({6, 4}, &gen), gamma = Tensor::ones({4}), beta = Tensor::zeros({4});
+  Tensor mean, invstd;
+  ops::batch_norm_stats(x, 1e-5, mean, invstd);
+  profile::enable(true);
+  Tensor y = ops::batch_norm_apply(x, mean, invstd, gamma, beta);
+  const profile::Stats st = profile::stats();
+  // The CPU kernel reads gamma and beta with Tensor::to_vector (casts to
+  // f64): part of the batch norm op, only counted as nested.
+  EXPECT_EQ(of(st, Kind::BatchNorm).count, 1);
+  EXPECT_EQ(st.total().count, 1);
+  EXPECT_GE(st.nested, 1);
+  EXPECT_EQ(of(st, Kind::BatchNorm).bytes, 4 * (24 + 4 + 4 + 4 + 4 + 24));
+}
+
 TEST(Profile, OffRecordsNothing) {
   ProfileOff off;
   Generator gen(5);
@@ -161,6 +179,7 @@ TEST(Profile, TrainingStepIsBitwiseTheSameWithAndWithoutProfiling) {
       EXPECT_GT(of(st, Kind::ConvFwd).count, 0);
       EXPECT_GT(of(st, Kind::Optimizer).count, 0);
       EXPECT_GT(of(st, Kind::Loss).count, 0);
+      EXPECT_GT(of(st, Kind::FiniteCheck).count, 0);  // nan_check_every = 1
       EXPECT_EQ(st.steps, 1);
       EXPECT_GT(st.saved_bytes, 0);
     }

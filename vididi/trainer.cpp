@@ -218,6 +218,7 @@ StepRecord Trainer::train_step(const Tensor& xa, const Tensor& xb, int64_t step)
                                  << "; hint: lower lr, set grad_clip, or check the input data");
   };
   if (check) {
+    profile::ProfileScope in_check(profile::Kind::FiniteCheck);
     nn::NamedTensors grads;
     for (const auto& [name, p] : model_->trainable_parameters()) grads.emplace_back(name, p.grad());
     const std::string bad = first_non_finite(grads);
@@ -239,6 +240,7 @@ StepRecord Trainer::train_step(const Tensor& xa, const Tensor& xb, int64_t step)
   }
   if (parallel_.world() > 1 && !config_.dist.sync_bn) average_running_statistics();
   if (check) {
+    profile::ProfileScope in_check(profile::Kind::FiniteCheck);
     const std::string bad = first_non_finite(model_->state_dict());
     if (!bad.empty()) stop("after the update, parameter or buffer", bad);
   }

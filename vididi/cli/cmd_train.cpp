@@ -83,6 +83,9 @@ void print_profile(std::ostream& out, const profile::Stats& st, int64_t iters, d
   o << std::setprecision(1) << "saved for backward: " << double(st.saved_bytes) * mib / steps
     << " MiB per step (Storage bytes created since the step began, alive when backward begins); forward peak "
     << double(st.forward_peak_bytes) * mib / steps << " MiB above the step's start\n";
+  if (st.nested > 0)
+    o << std::setprecision(1) << double(st.nested) * per
+      << " ops per step ran inside another op's kernel (counted in that op, not above)\n";
   o << "host dispatch: " << std::setprecision(2) << total.host_ms * per << " ms of a " << mean_ms << " ms step ("
     << std::setprecision(1) << 100.0 * total.host_ms * per / mean_ms << "%)"
     << (gpu ? "" : "; on the CPU the dispatch call runs the kernel, so this is kernel time") << "\n";
