@@ -60,7 +60,7 @@ void enable(bool on) {
   } else {
     collect_gpu();
   }
-  detail::g_enabled.store(on, std::memory_order_relaxed);
+  detail::g_enabled.store(on, std::memory_order_release);
 }
 
 void reset() {

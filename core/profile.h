@@ -69,8 +69,9 @@ struct Stats {
 namespace detail {
 extern std::atomic<bool> g_enabled;
 }
-inline bool enabled() { return detail::g_enabled.load(std::memory_order_relaxed); }
-// Turns recording on for the calling thread (clears the counts) or off.
+inline bool enabled() { return detail::g_enabled.load(std::memory_order_acquire); }
+// Turns recording on for the calling thread (clears the counts) or off. Call
+// it while no other thread dispatches ops.
 void enable(bool on);
 // Clears the counts and GPU timings; keeps the live-bytes counter.
 void reset();

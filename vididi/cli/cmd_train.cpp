@@ -136,6 +136,9 @@ int cmd_bench(const std::vector<std::string>& args, std::ostream& out) {
   Tensor xb = Tensor::randn({N, T, S, S, 3}, &gen, DType::F32, device);
   std::vector<double> ms;
   double wait0 = 0;
+  struct ProfileOff {  // also when a step throws
+    ~ProfileOff() { profile::enable(false); }
+  } profile_off;
   for (int64_t i = 0; i < warmup + iters; ++i) {
     if (i == warmup && device.is_cuda()) {
       cuda::synchronize();
