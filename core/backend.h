@@ -5,6 +5,7 @@
 #include <cstddef>
 
 #include "core/op_types.h"
+#include "core/profile.h"
 #include "core/tensor.h"
 
 namespace vd::cpu {
@@ -26,6 +27,10 @@ void synchronize();
 }  // namespace vd::cuda
 
 // The one device switch of an op: calls the CPU or the CUDA kernel of the same
-// signature. Used in core/ops*.cpp only.
-#define VD_DISPATCH(device, kernel, ...) \
-  ((device).is_cuda() ? ::vd::cuda::kernel(__VA_ARGS__) : ::vd::cpu::kernel(__VA_ARGS__))
+// signature, through the op profiler's one hook (core/profile.h: a load and a
+// branch when profiling is off). Used in core/ops*.cpp only.
+#define VD_DISPATCH(device, kernel, ...)                                                   \
+  ::vd::profile::dispatch(                                                                \
+      (device).is_cuda(), ::vd::profile::Kernel::kernel,                                  \
+      [](auto&&... a) { ::vd::cuda::kernel(std::forward<decltype(a)>(a)...); },           \
+      [](auto&&... a) { ::vd::cpu::kernel(std::forward<decltype(a)>(a)...); }, __VA_ARGS__)

@@ -56,10 +56,12 @@ Tensor to_device(const Tensor& t, Device device) {
   Tensor out = Tensor::empty(t.shape(), t.dtype(), device);
   size_t n = size_t(t.numel()) * dtype_size(t.dtype());
   if (n == 0) return out;
-  if (device.is_cuda())
-    cuda::copy_host_to_device(src.data_ptr(), out.data_ptr(), n);
-  else
-    cuda::copy_device_to_host(src.data_ptr(), out.data_ptr(), n);
+  profile::timed(profile::Kind::HostDevice, true, 2 * int64_t(n), [&] {
+    if (device.is_cuda())
+      cuda::copy_host_to_device(src.data_ptr(), out.data_ptr(), n);
+    else
+      cuda::copy_device_to_host(src.data_ptr(), out.data_ptr(), n);
+  });
   return out;
 }
 

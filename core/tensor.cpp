@@ -17,10 +17,12 @@ namespace vd {
 Storage::Storage(size_t n, Device dev) : nbytes(n), device(dev) {
   if (n == 0) return;
   data = dev.is_cuda() ? cuda::alloc(n) : cpu::alloc(n);
+  profile::storage_created(n);  // live bytes, always counted (core/profile.h)
 }
 
 Storage::~Storage() {
   if (!data) return;
+  profile::storage_freed(nbytes);
   if (device.is_cuda())
     cuda::release(data, nbytes);
   else

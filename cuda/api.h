@@ -58,4 +58,14 @@ std::string conv_last_choice(int kind);
 // For benchmarks: the host runs ahead, so launch gaps do not count.
 std::vector<float> time_each_ms(const std::function<void()>& work, int iters);
 
+// --- op profiler (core/profile.h; cuda/runtime.cpp) ----------------------------
+// profile_event_begin records a start event on the current device's stream;
+// profile_event_end records the stop event and keeps the pair under `kind`.
+// profile_collect waits for the pending pairs, adds each pair's elapsed ms to
+// ms_per_kind[kind] (kinds >= n are dropped) and recycles the events. The
+// stub's begin/end do nothing and collect adds nothing.
+void profile_event_begin();
+void profile_event_end(int kind);
+void profile_collect(double* ms_per_kind, size_t n);
+
 }  // namespace vd::cuda

@@ -157,4 +157,46 @@ std::vector<float> time_each_ms(const std::function<void()>& work, int iters) {
   return ms;
 }
 
+// --- op profiler ----------------------------------------------------------------
+// One pool of events, reused across collects; the pending pairs in the order
+// recorded. Called from the thread that enabled profiling only.
+
+namespace {
+struct ProfilePair {
+  size_t start, stop;
+  int kind;
+};
+std::vector<cudaEvent_t> g_prof_events;
+size_t g_prof_used = 0;
+std::vector<ProfilePair> g_prof_pairs;
+size_t g_prof_open = 0;  // index of the start event of the op in progress
+
+size_t profile_record() {
+  if (g_prof_used == g_prof_events.size()) {
+    cudaEvent_t e;
+    VD_CUDA_CHECK(cudaEventCreate(&e));
+    g_prof_events.push_back(e);
+  }
+  VD_CUDA_CHECK(cudaEventRecord(g_prof_events[g_prof_used], stream()));
+  return g_prof_used++;
+}
+}  // namespace
+
+void profile_event_begin() { g_prof_open = profile_record(); }
+
+void profile_event_end(int kind) { g_prof_pairs.push_back({g_prof_open, profile_record(), kind}); }
+
+void profile_collect(double* ms_per_kind, size_t n) {
+  if (!g_prof_pairs.empty()) {
+    VD_CUDA_CHECK(cudaEventSynchronize(g_prof_events[g_prof_pairs.back().stop]));
+    for (const ProfilePair& p : g_prof_pairs) {
+      float ms = 0;
+      VD_CUDA_CHECK(cudaEventElapsedTime(&ms, g_prof_events[p.start], g_prof_events[p.stop]));
+      if (p.kind >= 0 && size_t(p.kind) < n) ms_per_kind[p.kind] += double(ms);
+    }
+  }
+  g_prof_pairs.clear();
+  g_prof_used = 0;
+}
+
 }  // namespace vd::cuda

@@ -10,6 +10,7 @@
 #include "autograd/node.h"
 #include "core/ops.h"
 #include "core/parse.h"
+#include "core/profile.h"
 #include "core/random.h"
 #include "dist/functions.h"
 #include "dist/grad_buckets.h"
@@ -146,6 +147,7 @@ void Trainer::say(const std::string& line) const {
 
 StepRecord Trainer::train_step(const Tensor& xa, const Tensor& xb, int64_t step) {
   stepped_ = true;
+  profile::mark_step_begin();  // the op profiler's saved bytes (core/profile.h)
   const bool byol = model_->options().framework == Framework::BYOL;
   model_->train();
   // Each distinct view (clip 0 or 1, derivative order) is encoded once and
@@ -172,6 +174,7 @@ StepRecord Trainer::train_step(const Tensor& xa, const Tensor& xb, int64_t step)
   for (const OrderPair& p : schedule_.pairs_at(step)) {
     const auto& a = embed(0, p.first);
     const auto& b = embed(1, p.second);
+    profile::ProfileScope in_loss(profile::Kind::Loss);
     LossResult r = model_->loss(global(a.first), global(b.first), a.second, b.second);
     loss = loss.defined() ? loss + r.loss : r.loss;
     for (const auto& kv : r.terms) {
@@ -199,7 +202,11 @@ StepRecord Trainer::train_step(const Tensor& xa, const Tensor& xb, int64_t step)
                                              << terms.str() << "); last good checkpoint: " << last_good()
                                              << "; hint: lower lr, set grad_clip, or check the input data");
   }
-  optimizer_->zero_grad();
+  profile::mark_backward_begin();
+  {
+    profile::ProfileScope in_optimizer(profile::Kind::Optimizer);
+    optimizer_->zero_grad();
+  }
   if (buckets_)
     buckets_->backward(loss);  // gradients averaged over the ranks, overlapped with backward
   else
@@ -211,24 +218,29 @@ StepRecord Trainer::train_step(const Tensor& xa, const Tensor& xb, int64_t step)
                                  << "; hint: lower lr, set grad_clip, or check the input data");
   };
   if (check) {
+    profile::ProfileScope in_check(profile::Kind::FiniteCheck);
     nn::NamedTensors grads;
     for (const auto& [name, p] : model_->trainable_parameters()) grads.emplace_back(name, p.grad());
     const std::string bad = first_non_finite(grads);
     if (!bad.empty()) stop("the gradient of", bad);
   }
-  if (config_.grad_clip > 0) optim::clip_grad_norm(model_->trainable_parameters(), config_.grad_clip);
-  const double scale = config_.dist.lr_scale == "linear" ? double(parallel_.world()) : 1.0;
-  optim::WarmupCosine lr(config_.lr * scale, config_.final_lr * scale, config_.warmup_steps,
-                         std::max<int64_t>(1, total_steps_));
-  rec.lr = lr(step);
-  optimizer_->set_lr(rec.lr);
-  optimizer_->step();
-  if (byol) {
-    rec.momentum = byol_momentum(step, total_steps_, config_.byol_momentum);
-    model_->update_target(rec.momentum);
+  {
+    profile::ProfileScope in_optimizer(profile::Kind::Optimizer);
+    if (config_.grad_clip > 0) optim::clip_grad_norm(model_->trainable_parameters(), config_.grad_clip);
+    const double scale = config_.dist.lr_scale == "linear" ? double(parallel_.world()) : 1.0;
+    optim::WarmupCosine lr(config_.lr * scale, config_.final_lr * scale, config_.warmup_steps,
+                           std::max<int64_t>(1, total_steps_));
+    rec.lr = lr(step);
+    optimizer_->set_lr(rec.lr);
+    optimizer_->step();
+    if (byol) {
+      rec.momentum = byol_momentum(step, total_steps_, config_.byol_momentum);
+      model_->update_target(rec.momentum);
+    }
   }
   if (parallel_.world() > 1 && !config_.dist.sync_bn) average_running_statistics();
   if (check) {
+    profile::ProfileScope in_check(profile::Kind::FiniteCheck);
     const std::string bad = first_non_finite(model_->state_dict());
     if (!bad.empty()) stop("after the update, parameter or buffer", bad);
   }

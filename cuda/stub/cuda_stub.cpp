@@ -63,4 +63,8 @@ void conv_cache_clear() {}
 std::string conv_last_choice(int) { return ""; }
 std::vector<float> time_each_ms(const std::function<void()>&, int) { no_cuda("time_each_ms"); }
 
+void profile_event_begin() {}
+void profile_event_end(int) {}
+void profile_collect(double*, size_t) {}
+
 }  // namespace vd::cuda

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/backend.h"
+#include "core/profile.h"
 #include "core/random.h"
 #include "cuda/api.h"
 #include "vididi/cli/cli.h"
@@ -55,6 +56,43 @@ int cmd_pretrain(const std::vector<std::string>& args, std::ostream& all_out) {
   return 0;
 }
 
+namespace {
+// The table of `bench --profile true` (docs/CPU_PERFORMANCE.md, "Profiling a step").
+void print_profile(std::ostream& out, const profile::Stats& st, int64_t iters, double mean_ms, bool gpu) {
+  const double per = 1.0 / double(iters), mib = 1.0 / double(1 << 20);
+  std::ostringstream o;
+  o << std::fixed << "profile over " << iters << " timed steps, per step (mean step " << std::setprecision(2)
+    << mean_ms << " ms, profiler on):\n";
+  auto row = [&](const std::string& name, const profile::KindStats& k) {
+    o << std::left << std::setw(16) << name << std::right << std::setprecision(1) << std::setw(10)
+      << double(k.count) * per << std::setw(12) << double(k.bytes) * per * mib << std::setprecision(3)
+      << std::setw(14) << k.host_ms * per;
+    if (gpu)
+      o << std::setw(12) << k.gpu_ms * per;
+    else
+      o << std::setw(12) << "-";
+    o << "\n";
+  };
+  o << std::left << std::setw(16) << "kind" << std::right << std::setw(10) << "ops" << std::setw(12) << "MiB"
+    << std::setw(14) << "host ms" << std::setw(12) << "GPU ms" << "\n";
+  for (size_t k = 0; k < profile::kKinds; ++k)
+    if (st.kinds[k].count > 0) row(profile::kind_name(profile::Kind(k)), st.kinds[k]);
+  const profile::KindStats total = st.total();
+  row("total", total);
+  const double steps = double(std::max<int64_t>(1, st.steps));
+  o << std::setprecision(1) << "saved for backward: " << double(st.saved_bytes) * mib / steps
+    << " MiB per step (Storage bytes created since the step began, alive when backward begins); forward peak "
+    << double(st.forward_peak_bytes) * mib / steps << " MiB above the step's start\n";
+  if (st.nested > 0)
+    o << std::setprecision(1) << double(st.nested) * per
+      << " ops per step ran inside another op's kernel (counted in that op, not above)\n";
+  o << "host dispatch: " << std::setprecision(2) << total.host_ms * per << " ms of a " << mean_ms << " ms step ("
+    << std::setprecision(1) << 100.0 * total.host_ms * per / mean_ms << "%)"
+    << (gpu ? "" : "; on the CPU the dispatch call runs the kernel, so this is kernel time") << "\n";
+  out << o.str();
+}
+}  // namespace
+
 int cmd_bench(const std::vector<std::string>& args, std::ostream& out) {
   vididi::TrainConfig c;
   // The step of shared/bench/torch_step.py: frames vs 1st difference, SGD.
@@ -71,6 +109,11 @@ int cmd_bench(const std::vector<std::string>& args, std::ostream& out) {
   s.add("iters", iters, "timed steps; the median is reported").range(1, 1e6);
   s.add("conv_benchmark", conv_benchmark,
         "GPU: choose cuDNN algorithms by timing (the PyTorch peer sets cudnn.benchmark)");
+  bool prof = false;
+  s.add("profile", prof,
+        "after the JSON line, a table per op kind over the timed steps (ops, bytes, host dispatch ms, GPU ms), the "
+        "bytes the forward keeps for backward and host dispatch as a share of the step (docs/CPU_PERFORMANCE.md, "
+        "Profiling a step); the timed steps run with the profiler on");
   const char* summary =
       "Time one training step (Trainer::train_step: two views of N clips of T x S x S through encoder and\n"
       "projector, loss, backward, optimizer) on random clips. Prints one JSON line with the keys of\n"
@@ -93,18 +136,30 @@ int cmd_bench(const std::vector<std::string>& args, std::ostream& out) {
   Tensor xb = Tensor::randn({N, T, S, S, 3}, &gen, DType::F32, device);
   std::vector<double> ms;
   double wait0 = 0;
+  struct ProfileOff {  // also when a step throws
+    ~ProfileOff() { profile::enable(false); }
+  } profile_off;
   for (int64_t i = 0; i < warmup + iters; ++i) {
     if (i == warmup && device.is_cuda()) {
       cuda::synchronize();
       cuda::reset_peak_memory();
     }
     if (i == warmup) wait0 = trainer.comm_wait_seconds();
+    if (i == warmup && prof) profile::enable(true);
     const auto t0 = std::chrono::steady_clock::now();
     trainer.train_step(xa, xb, i);
     if (device.is_cuda()) cuda::synchronize();
     const double t = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (i >= warmup) ms.push_back(t);
+    if (prof && i >= warmup) profile::stats();  // sums (and recycles) this step's GPU events, untimed
   }
+  profile::Stats pst;
+  if (prof) {
+    pst = profile::stats();
+    profile::enable(false);
+  }
+  double mean_ms = 0;
+  for (double t : ms) mean_ms += t / double(ms.size());
   std::sort(ms.begin(), ms.end());
   // Over ranks: the slowest rank's median step (every step ends with the
   // slowest rank's gradients), the mean wait on collectives, the largest peak.
@@ -130,8 +185,14 @@ int cmd_bench(const std::vector<std::string>& args, std::ostream& out) {
      << ", \"step_ms\": " << std::setprecision(2) << median << ", \"clips_per_s\": " << std::setprecision(1)
      << double(N) * world * 1000.0 / median << ", \"world_size\": " << int(world) << ", \"clips_per_s_per_rank\": "
      << double(N) * 1000.0 / median << ", \"comm_wait_ms\": " << std::setprecision(2) << waits[0]
-     << ", \"peak_mem_gib\": " << peak << "}";
+     << ", \"peak_mem_gib\": " << peak;
+  const double per = 1.0 / double(iters), mib = 1.0 / double(1 << 20);
+  if (prof)  // extra keys only with --profile (torch_step.py's keys are unchanged)
+    js << ", \"profile_ops_per_step\": " << std::setprecision(1) << double(pst.total().count) * per
+       << ", \"profile_saved_mib_per_step\": " << double(pst.saved_bytes) * mib / double(std::max<int64_t>(1, pst.steps));
+  js << "}";
   out << js.str() << "\n";
+  if (prof) print_profile(out, pst, iters, mean_ms, device.is_cuda());
   return 0;
 }
 
