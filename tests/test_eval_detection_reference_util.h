@@ -270,4 +270,21 @@ Tube slid(int64_t video, int label, double score, int64_t first, int n, Box b) {
   return t;
 }
 
+// Runs the reference on `cases` and checks the agreement: `aps` per-class
+// APs compared, most strictly between 0 and 1, and the two AP rules
+// differing somewhere (so that both were really exercised).
+Agreement compare_with_reference(const std::vector<Case>& cases, int aps) {
+  TempDir dir;
+  Json ref;
+  Agreement a;
+  const bool ran = run_reference(cases, dir, &ref);
+  EXPECT_TRUE(ran);
+  if (!ran) return a;
+  expect_agreement(cases, ref, &a);
+  EXPECT_EQ(a.aps, aps);
+  EXPECT_GT(a.strictly_between, a.aps / 2);
+  EXPECT_GT(a.rule_differs, 0);
+  return a;
+}
+
 }  // namespace
