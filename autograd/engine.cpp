@@ -3,6 +3,7 @@
 // (when asked) report each leaf once its last incoming edge has been run.
 #include <algorithm>
 #include <atomic>
+#include <sstream>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -30,7 +31,20 @@ void record(const char* name, const std::vector<Tensor>& inputs, Tensor& out, Ba
   auto node = std::make_shared<Node>();
   node->seq = g_next_seq++;
   node->name = name;
-  node->inputs = inputs;
+  node->edges.reserve(inputs.size());
+  for (const Tensor& in : inputs) {
+    Edge e;
+    if (in.defined()) {
+      e.shape = in.shape();
+      e.dtype = in.dtype();
+      e.device = in.device();
+      if (!in.is_leaf())
+        e.fn = in.grad_fn();
+      else if (in.requires_grad())
+        e.leaf = in.impl_ptr();  // a parameter or a user's tensor: alive anyway
+    }
+    node->edges.push_back(std::move(e));
+  }
   node->backward = std::move(fn);
   out.impl().grad_fn = std::move(node);
   out.impl().requires_grad = true;
@@ -45,6 +59,13 @@ static void accumulate_leaf(std::shared_ptr<TensorImpl>& slot, const Tensor& g) 
   }
   Tensor acc(slot);
   ops::binary_(BinaryOp::Add, acc, g);
+}
+
+// "[2, 3] f32 cpu", as describe() writes a tensor's.
+static std::string describe_edge(const Edge& e) {
+  std::ostringstream os;
+  os << shape_str(e.shape) << " " << e.dtype << " " << e.device;
+  return os.str();
 }
 
 // Gradients flowing between nodes may alias each other (add hands the same
@@ -85,11 +106,11 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph, const L
                                << n->name << "' was already freed; hint: pass "
                                              "retain_graph=true to the first backward");
     order.push_back(n);
-    for (const Tensor& in : n->inputs) {
-      Node* p = in.defined() ? in.grad_fn().get() : nullptr;
+    for (const Edge& e : n->edges) {
+      Node* p = e.fn.get();
       if (p && seen.insert(p).second) {
         stack.push_back(p);
-        alive.push_back(in.grad_fn());  // releasing a node's inputs must not free p
+        alive.push_back(e.fn);  // releasing a node's edges must not free p
       }
     }
   }
@@ -99,14 +120,14 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph, const L
   // when someone listens). A node's edges count as run when the node runs or
   // is skipped for want of an incoming gradient.
   std::unordered_map<TensorImpl*, int64_t> pending;
+  auto wants_leaf = [](const Edge& e) { return e.leaf && e.leaf->requires_grad; };
   if (leaf_ready)
     for (Node* n : order)
-      for (const Tensor& in : n->inputs)
-        if (in.defined() && in.requires_grad() && in.is_leaf()) ++pending[&in.impl()];
-  auto edges_done = [&](const std::vector<Tensor>& inputs) {
-    for (const Tensor& in : inputs)
-      if (in.defined() && in.requires_grad() && in.is_leaf() && --pending[&in.impl()] == 0)
-        leaf_ready(in);
+      for (const Edge& e : n->edges)
+        if (wants_leaf(e)) ++pending[e.leaf.get()];
+  auto edges_done = [&](const std::vector<Edge>& edges) {
+    for (const Edge& e : edges)
+      if (wants_leaf(e) && --pending[e.leaf.get()] == 0) leaf_ready(Tensor(e.leaf));
   };
 
   std::unordered_map<Node*, std::shared_ptr<TensorImpl>> grads;
@@ -114,35 +135,38 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph, const L
   for (Node* n : order) {
     auto it = grads.find(n);
     if (it == grads.end()) {
-      if (leaf_ready) edges_done(n->inputs);
+      if (leaf_ready) edges_done(n->edges);
       continue;
     }
     Tensor gout(it->second);
     grads.erase(it);
-    std::vector<bool> needs(n->inputs.size());
-    for (size_t i = 0; i < needs.size(); ++i)
-      needs[i] = n->inputs[i].defined() && n->inputs[i].requires_grad();
+    std::vector<bool> needs(n->edges.size());
+    for (size_t i = 0; i < needs.size(); ++i) needs[i] = n->edges[i].needs_grad();
     std::vector<Tensor> gin = n->backward(gout, needs);
-    VD_CHECK(gin.size() == n->inputs.size(), "backward of '" << n->name << "' returned "
-                                                             << gin.size() << " gradients for "
-                                                             << n->inputs.size() << " inputs");
+    gout = Tensor();  // the incoming gradient is no longer needed
+    VD_CHECK(gin.size() == n->edges.size(), "backward of '" << n->name << "' returned "
+                                                            << gin.size() << " gradients for "
+                                                            << n->edges.size() << " inputs");
     for (size_t i = 0; i < gin.size(); ++i) {
       if (!needs[i] || !gin[i].defined()) continue;
-      const Tensor& in = n->inputs[i];
-      Tensor gi = ops::sum_to(gin[i], in.shape());
-      VD_CHECK(gi.shape() == in.shape(), "backward of '" << n->name << "': gradient "
-                                                         << describe(gi) << " for input " << i
-                                                         << " of shape " << describe(in));
-      if (gi.dtype() != in.dtype()) gi = ops::to_dtype(gi, in.dtype());
-      if (in.is_leaf())
-        accumulate_leaf(in.impl().grad, gi);
+      const Edge& e = n->edges[i];
+      Tensor gi = ops::sum_to(gin[i], e.shape);
+      VD_CHECK(gi.shape() == e.shape, "backward of '" << n->name << "': gradient "
+                                                      << describe(gi) << " for input " << i
+                                                      << " of shape " << describe_edge(e));
+      if (gi.dtype() != e.dtype) gi = ops::to_dtype(gi, e.dtype);
+      if (e.leaf)
+        accumulate_leaf(e.leaf->grad, gi);
       else
-        accumulate_edge(grads[in.grad_fn().get()], gi);
+        accumulate_edge(grads[e.fn.get()], gi);
     }
-    if (leaf_ready) edges_done(n->inputs);
+    gin.clear();
+    // The saved tensors go before the leaves are reported, so that what a
+    // listener starts (an all-reduce) already has their memory.
+    if (!retain_graph) n->backward = nullptr;
+    if (leaf_ready) edges_done(n->edges);
     if (!retain_graph) {
-      n->inputs.clear();
-      n->backward = nullptr;
+      n->edges.clear();
       n->released = true;
     }
   }

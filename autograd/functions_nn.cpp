@@ -13,11 +13,16 @@ using Grads = std::vector<Tensor>;
 // -> [N, To, Ho, Wo, Cout]
 Tensor conv3d(const Tensor& x, const Tensor& w, const Tensor& bias, const Window3d& win) {
   Tensor out = ops::conv3d(x, w, win);
-  Tensor sx = x.detach(), sw = w.detach();
-  autograd::record("conv3d", {x, w}, out, [sx, sw, win](const Tensor& g, const std::vector<bool>& needs) {
-    return Grads{needs[0] ? ops::conv3d_backward_data(g, sw, sx.shape(), win) : Tensor(),
-                 needs[1] ? ops::conv3d_backward_weight(sx, g, sw.shape(), win) : Tensor()};
-  });
+  // dx needs w, dw needs x: each kept only when the other can want a gradient
+  // (the first layer's clip wants none, so its weight is not kept).
+  const bool x_grad = x.defined() && x.requires_grad(), w_grad = w.defined() && w.requires_grad();
+  Tensor sx = w_grad ? x.detach() : Tensor(), sw = x_grad ? w.detach() : Tensor();
+  Shape x_shape = x.shape(), w_shape = w.shape();
+  autograd::record("conv3d", {x, w}, out,
+                   [sx, sw, x_shape, w_shape, win](const Tensor& g, const std::vector<bool>& needs) {
+                     return Grads{needs[0] ? ops::conv3d_backward_data(g, sw, x_shape, win) : Tensor(),
+                                  needs[1] ? ops::conv3d_backward_weight(sx, g, w_shape, win) : Tensor()};
+                   });
   if (!bias.defined()) return out;
   VD_CHECK(bias.dim() == 1 && bias.size(0) == w.size(0),
            "conv3d: expected bias [" << w.size(0) << "] for weight " << describe(w) << ", got "

@@ -1,7 +1,11 @@
 // The autograd tape. Every differentiable op whose inputs need gradients
-// appends a Node to its output: the inputs (edges to their own nodes or to
-// leaves), a sequence number that increases in creation order, and a backward
-// function written next to the forward in autograd/functions_*.cpp.
+// appends a Node to its output: one Edge per input (to the input's own node,
+// or to a leaf that wants a gradient), a sequence number that increases in
+// creation order, and a backward function written next to the forward in
+// autograd/functions_*.cpp. An edge never holds a non-leaf input's storage:
+// the only tensors a node keeps alive are those its backward function
+// captured, and both are dropped as soon as the node has run (unless
+// retain_graph).
 // backward() walks nodes in reverse sequence order (a deterministic order),
 // sums the gradients arriving at each node, reduces broadcast gradients to the
 // input's shape, and accumulates into leaves' .grad with +=. An optional
@@ -22,12 +26,33 @@ namespace vd::autograd {
 using BackwardFn =
     std::function<std::vector<Tensor>(const Tensor& grad, const std::vector<bool>& needs)>;
 
+struct Node;
+
+// One input of a node: where its gradient goes, and what the engine needs to
+// shape it (sum_to the input's shape, cast to its dtype); fn and leaf both
+// empty for an undefined (optional) input or a leaf that wanted no gradient
+// (a constant: nothing routes to it, nothing keeps it). Not the input's
+// data: a non-leaf input is reached through its producer's node, so the
+// activation itself can be freed once nothing else uses it.
+struct Edge {
+  std::shared_ptr<Node> fn;          // the input's grad_fn when it is a non-leaf
+  std::shared_ptr<TensorImpl> leaf;  // the input itself when it is a leaf that
+                                     // required a gradient when recorded
+  Shape shape;
+  DType dtype = DType::F32;
+  Device device;
+  // Whether the backward function is asked for this input's gradient: a
+  // non-leaf always; a leaf while it still requires a gradient (read at
+  // backward time, so requires_grad_(false) after the forward still stops it).
+  bool needs_grad() const { return fn != nullptr || (leaf && leaf->requires_grad); }
+};
+
 struct Node {
   uint64_t seq = 0;
   const char* name = "";
-  std::vector<Tensor> inputs;
+  std::vector<Edge> edges;  // one per input of the op, in the op's input order
   BackwardFn backward;
-  bool released = false;  // saved tensors freed after a backward pass
+  bool released = false;  // edges and saved tensors freed after a backward pass
 };
 
 // Gradient recording is on unless a NoGradGuard is alive on this thread.
@@ -48,7 +73,10 @@ bool any_requires_grad(const std::vector<Tensor>& inputs);
 
 // Attaches a node to `out` when any input requires a gradient (and grad mode
 // is on). The backward function must not capture `out` itself (that would be
-// a cycle): capture out.detach() when the output is needed.
+// a cycle): capture out.detach() when the output is needed. It should capture
+// only what it reads, and only for the inputs that can ask for a gradient
+// (input.requires_grad() at record time): everything it captures stays alive
+// until the node has run.
 void record(const char* name, const std::vector<Tensor>& inputs, Tensor& out, BackwardFn fn);
 
 // Called with a leaf (a handle sharing its TensorImpl) when no further
