@@ -91,6 +91,14 @@ Tensor global_avg_pool3d(const Tensor& x);
 // unbiased variance) move by `momentum`; in eval the running ones normalise.
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
                   Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+// relu(batch_norm(x) [+ residual]) fused (issue 18): the same statistics and
+// running-statistics update as batch_norm, one node that keeps x, the
+// statistics and its output (not the batch norm's output nor the sum), and
+// bit for bit the composition's values and gradients on the CPU. residual:
+// x's shape and dtype, or undefined (then relu(batch_norm(x))).
+Tensor batch_norm_act(const Tensor& x, const Tensor& residual, const Tensor& gamma, const Tensor& beta,
+                      Tensor& running_mean, Tensor& running_var, bool training, double momentum = 0.1,
+                      double eps = 1e-5);
 // RoIAlign (torchvision.ops.roi_align, definition in core/op_types.h):
 // x: [N, H, W, C] (a video map pooled over T), boxes: [R, 5] rows (batch
 // index, x1, y1, x2, y2) in input pixels, in x's dtype and device ->

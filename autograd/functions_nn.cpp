@@ -1,5 +1,6 @@
 // Differentiable network layers, channels-last: conv3d (+ bias), max/avg
-// pooling, global average pooling, batch norm and RoIAlign, each forward beside its
+// pooling, global average pooling, batch norm (plain, and fused with the
+// residual add and ReLU: batch_norm_act) and RoIAlign, each forward beside its
 // backward. The kernels are in core/cpu/ and cuda/ behind core/ops.h; the
 // modules that own parameters are in layers/.
 #include "autograd/functions.h"
@@ -71,22 +72,22 @@ static void update_running(Tensor& running_mean, Tensor& running_var, const Tens
   if (running_var.defined()) blend(running_var, unbiased);
 }
 
-// x: [N, C] or [N, T, H, W, C]; gamma, beta, running_mean, running_var: [C]
-// (gamma/beta undefined = no affine; running ones undefined = batch stats always).
-Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
-                  Tensor& running_var, bool training, double momentum, double eps) {
+// The statistics that normalise x: the batch's (training, or no running
+// statistics; in training the running ones move) or the running ones (eval).
+// Shared by batch_norm and batch_norm_act. Returns whether they are the batch's.
+static bool norm_statistics(const char* op, const Tensor& x, Tensor& running_mean, Tensor& running_var,
+                            bool training, double momentum, double eps, Tensor& mean, Tensor& invstd) {
   VD_CHECK(x.dim() == 2 || x.dim() == 5,
-           "batch_norm: expected x [N, C] or [N, T, H, W, C], got " << describe(x));
+           op << ": expected x [N, C] or [N, T, H, W, C], got " << describe(x));
   const int64_t C = x.size(-1), count = x.numel() / std::max<int64_t>(1, C);
   for (const Tensor* t : {&running_mean, &running_var})
     VD_CHECK(!t->defined() || (t->dim() == 1 && t->size(0) == C),
-             "batch_norm: expected running statistics [" << C << "] for x " << describe(x)
-                                                         << ", got " << describe(*t));
+             op << ": expected running statistics [" << C << "] for x " << describe(x) << ", got "
+                << describe(*t));
   const bool batch_stats = training || !running_mean.defined() || !running_var.defined();
-  Tensor mean, invstd;
   if (batch_stats) {
-    VD_CHECK(count > 1, "batch_norm: expected more than one value per channel in training, got x "
-                            << describe(x) << "; hint: use a larger batch or eval()");
+    VD_CHECK(count > 1, op << ": expected more than one value per channel in training, got x "
+                           << describe(x) << "; hint: use a larger batch or eval()");
     ops::batch_norm_stats(x, eps, mean, invstd);
     if (training) update_running(running_mean, running_var, mean, invstd, count, momentum, eps);
   } else {
@@ -95,6 +96,16 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
     invstd = ops::unary(UnaryOp::Rsqrt,
                         ops::unary(UnaryOp::AddScalar, ops::to_dtype(running_var, sd), eps));
   }
+  return batch_stats;
+}
+
+// x: [N, C] or [N, T, H, W, C]; gamma, beta, running_mean, running_var: [C]
+// (gamma/beta undefined = no affine; running ones undefined = batch stats always).
+Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                  Tensor& running_var, bool training, double momentum, double eps) {
+  Tensor mean, invstd;
+  const bool batch_stats =
+      norm_statistics("batch_norm", x, running_mean, running_var, training, momentum, eps, mean, invstd);
   Tensor out = ops::batch_norm_apply(x, mean, invstd, gamma, beta);
   Tensor sx = x.detach(), sg = gamma.defined() ? gamma.detach() : Tensor();
   autograd::record("batch_norm", {x, gamma, beta}, out,
@@ -102,6 +113,28 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
                      Tensor dx, dgamma, dbeta;
                      ops::batch_norm_backward(g, sx, mean, invstd, sg, batch_stats, dx, dgamma, dbeta);
                      return Grads{dx, dgamma, dbeta};
+                   });
+  return out;
+}
+
+// relu(batch_norm(x) [+ residual]) as one node (issue 18). It keeps x, the
+// statistics and its own output y (relu's mask is y > 0), not the batch
+// norm's output nor the sum: on the CPU the values and gradients are those
+// of the composition bit for bit. residual: x's shape, or undefined.
+Tensor batch_norm_act(const Tensor& x, const Tensor& residual, const Tensor& gamma, const Tensor& beta,
+                      Tensor& running_mean, Tensor& running_var, bool training, double momentum,
+                      double eps) {
+  Tensor mean, invstd;
+  const bool batch_stats = norm_statistics("batch_norm_act", x, running_mean, running_var, training,
+                                           momentum, eps, mean, invstd);
+  Tensor out = ops::batch_norm_act(x, mean, invstd, gamma, beta, residual);
+  Tensor sx = x.detach(), sy = out.detach(), sg = gamma.defined() ? gamma.detach() : Tensor();
+  autograd::record("batch_norm_act", {x, gamma, beta, residual}, out,
+                   [sx, sy, sg, mean, invstd, batch_stats](const Tensor& g, const std::vector<bool>& needs) {
+                     Tensor dx, dgamma, dbeta, dres;
+                     ops::batch_norm_act_backward(g, sy, sx, mean, invstd, sg, batch_stats, needs[3], dx,
+                                                  dgamma, dbeta, dres);
+                     return Grads{dx, dgamma, dbeta, dres};
                    });
   return out;
 }

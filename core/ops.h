@@ -64,6 +64,17 @@ Tensor batch_norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invst
 void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean,
                          const Tensor& invstd, const Tensor& gamma, bool training, Tensor& dx,
                          Tensor& dgamma, Tensor& dbeta);
+// Fused batch norm + residual add + ReLU (issue 18): y = relu(apply(x) [+
+// residual]), bit for bit the composition on the CPU; residual: x's shape
+// and dtype, or undefined. Backward from the output y: dx, dgamma, dbeta as
+// batch_norm_backward's of relu's gradient, and dresidual (x's shape, only
+// when want_residual) that gradient itself.
+Tensor batch_norm_act(const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& gamma,
+                      const Tensor& beta, const Tensor& residual);
+void batch_norm_act_backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& mean,
+                             const Tensor& invstd, const Tensor& gamma, bool training,
+                             bool want_residual, Tensor& dx, Tensor& dgamma, Tensor& dbeta,
+                             Tensor& dresidual);
 
 // --- RoIAlign (core/ops_roi.cpp; definition in core/op_types.h) ----------------
 // x: [N, H, W, C], boxes: [R, 5] rows (batch index, x1, y1, x2, y2) in input

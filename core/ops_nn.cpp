@@ -1,5 +1,6 @@
-// Raw window ops (conv3d, pooling) and softmax: shape checks, output
-// allocation and the device switch. Kernels: core/cpu/ and cuda/.
+// Raw window ops (conv3d, pooling), batch norm (plain and fused with the
+// residual add and ReLU) and softmax: shape checks, output allocation and
+// the device switch. Kernels: core/cpu/ and cuda/.
 #include "core/backend.h"
 #include "core/ops.h"
 
@@ -139,6 +140,44 @@ void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean,
   dbeta = Tensor::empty({x.size(-1)}, pd, x.device());
   VD_DISPATCH(x.device(), batch_norm_backward, contiguous(dy), contiguous(x), mean, invstd, gamma,
               training, dx, dgamma, dbeta);
+}
+
+// --- fused batch norm + residual add + ReLU (issue 18) ---------------------------
+// x, residual: [..., C] (residual x's shape and dtype, or undefined).
+Tensor batch_norm_act(const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& gamma,
+                      const Tensor& beta, const Tensor& residual) {
+  VD_CHECK(x.dim() >= 1, "batch_norm_act: expected x [..., C], got " << describe(x));
+  check_channels(x, mean, "mean", "batch_norm_act");
+  check_channels(x, invstd, "invstd", "batch_norm_act");
+  check_channels(x, gamma, "gamma", "batch_norm_act");
+  check_channels(x, beta, "beta", "batch_norm_act");
+  if (residual.defined()) {
+    check_same_device(x, residual, "batch_norm_act");
+    check_same_dtype(x, residual, "batch_norm_act");
+    VD_CHECK(residual.shape() == x.shape(),
+             "batch_norm_act: expected the residual in x's shape " << describe(x) << ", got "
+                 << describe(residual) << "; hint: the fused add does not broadcast");
+  }
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  VD_DISPATCH(x.device(), batch_norm_act_forward, contiguous(x), mean, invstd, gamma, beta,
+              residual.defined() ? contiguous(residual) : Tensor(), y);
+  return y;
+}
+
+void batch_norm_act_backward(const Tensor& dy, const Tensor& y, const Tensor& x, const Tensor& mean,
+                             const Tensor& invstd, const Tensor& gamma, bool training,
+                             bool want_residual, Tensor& dx, Tensor& dgamma, Tensor& dbeta,
+                             Tensor& dresidual) {
+  VD_CHECK(dy.shape() == x.shape() && y.shape() == x.shape(),
+           "batch_norm_act_backward: expected dy and y in x's shape " << describe(x) << ", got dy "
+               << describe(dy) << " and y " << describe(y));
+  dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+  const DType pd = gamma.defined() ? gamma.dtype() : stats_dtype(x);
+  dgamma = Tensor::empty({x.size(-1)}, pd, x.device());
+  dbeta = Tensor::empty({x.size(-1)}, pd, x.device());
+  dresidual = want_residual ? Tensor::empty(x.shape(), x.dtype(), x.device()) : Tensor();
+  VD_DISPATCH(x.device(), batch_norm_act_backward, contiguous(dy), contiguous(y), contiguous(x), mean,
+              invstd, gamma, training, dx, dgamma, dbeta, dresidual);
 }
 
 }  // namespace vd::ops

@@ -137,6 +137,8 @@ Kind classify(Kernel k, const void* first, const void* second) {
     case Kernel::softmax_backward: return Kind::Softmax;
     case Kernel::roi_align_forward:
     case Kernel::roi_align_backward: return Kind::RoiAlign;
+    case Kernel::batch_norm_act_forward:
+    case Kernel::batch_norm_act_backward: return Kind::BatchNorm;
   }
   return Kind::Other;
 }

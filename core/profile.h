@@ -111,13 +111,16 @@ enum class Kernel : uint8_t {
   conv3d_backward_weight, max_pool3d_forward, max_pool3d_backward, avg_pool3d_forward,
   avg_pool3d_backward, batch_norm_stats, batch_norm_apply, batch_norm_backward,
   softmax_forward, softmax_backward, roi_align_forward, roi_align_backward,
+  // fused batch norm + add + ReLU (issue 18)
+  batch_norm_act_forward, batch_norm_act_backward,
 };
 
 // Bytes an op moves: for each tensor argument, its element size times the
 // number of distinct elements it addresses (a stride-0, broadcast dim counts
 // once); a tensor that is both read and written (in-place) is an argument
-// twice and counts twice. Non-tensor arguments count 0.
+// twice and counts twice. Non-tensor and undefined tensor arguments count 0.
 inline int64_t arg_bytes(const Tensor& t) {
+  if (!t.defined()) return 0;  // an absent optional argument (no residual, no affine)
   int64_t n = 1;
   for (int64_t d = 0; d < t.dim(); ++d)
     if (t.strides()[size_t(d)] != 0) n *= t.shape()[size_t(d)];

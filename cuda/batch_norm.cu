@@ -8,82 +8,16 @@
 //
 // x, y, dy, dx: [M, C] contiguous; mean, invstd, gamma, beta, dgamma, dbeta: [C]
 // (any stride; gamma/beta/dgamma/dbeta/dx may be undefined, as on the CPU).
+// The column sums, parameter views and scratch are cuda/batch_norm_common.cuh.
 #include "core/backend.h"
 #include "cuda/check.h"
 #include "cuda/context.h"
+#include "cuda/batch_norm_common.cuh"
 #include "cuda/kernels.cuh"
 
 namespace vd::cuda {
 
 namespace {
-
-// A [C] parameter vector: pointer, stride, and the value used when absent.
-template <class P>
-struct Vec {
-  P* p = nullptr;
-  int64_t stride = 1;
-  P fallback = P(0);
-  __device__ __forceinline__ P at(int64_t c) const { return p ? p[c * stride] : fallback; }
-};
-
-enum Mode { kSum = 0, kSqDev = 1, kBwd = 2 };
-
-// part0/part1: [S, C]; rows [s * chunk, (s + 1) * chunk) of column block x.
-template <class T, int M>
-__global__ void column_partials(const T* x, const T* dy, int64_t rows, int64_t C, int64_t chunk,
-                                Vec<typename Acc<T>::type> mean, Vec<typename Acc<T>::type> invstd,
-                                typename Acc<T>::type* part0, typename Acc<T>::type* part1) {
-  using A = typename Acc<T>::type;
-  __shared__ A s0[8][33], s1[8][33];
-  const int64_t c = blockIdx.x * int64_t(32) + threadIdx.x, s = blockIdx.y;
-  A a0 = A(0), a1 = A(0);
-  if (c < C) {
-    const A mu = M == kSum ? A(0) : mean.at(c);
-    const A is = M == kBwd ? invstd.at(c) : A(1);
-    const int64_t r1 = min(rows, (s + 1) * chunk);
-    for (int64_t r = s * chunk + threadIdx.y; r < r1; r += 8) {
-      const A v = to_acc(x[r * C + c]);
-      if (M == kSum) {
-        a0 += v;
-      } else if (M == kSqDev) {
-        a0 += (v - mu) * (v - mu);
-      } else {
-        const A g = to_acc(dy[r * C + c]);
-        a0 += g;
-        a1 += g * (v - mu) * is;
-      }
-    }
-  }
-  s0[threadIdx.y][threadIdx.x] = a0;
-  s1[threadIdx.y][threadIdx.x] = a1;
-  __syncthreads();
-  for (int h = 4; h > 0; h /= 2) {
-    if (threadIdx.y < h) {
-      s0[threadIdx.y][threadIdx.x] += s0[threadIdx.y + h][threadIdx.x];
-      s1[threadIdx.y][threadIdx.x] += s1[threadIdx.y + h][threadIdx.x];
-    }
-    __syncthreads();
-  }
-  if (threadIdx.y == 0 && c < C) {
-    part0[s * C + c] = s0[0][threadIdx.x];
-    if (M == kBwd) part1[s * C + c] = s1[0][threadIdx.x];
-  }
-}
-
-// Sums the S partials of each channel in order into sum0/sum1 ([C], dense).
-template <class A>
-__global__ void column_finish(const A* part0, const A* part1, int64_t S, int64_t C, A* sum0, A* sum1) {
-  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < C;
-       c += int64_t(gridDim.x) * blockDim.x) {
-    A a0 = A(0), a1 = A(0);
-    for (int64_t s = 0; s < S; ++s) {
-      a0 += part0[s * C + c];
-      if (part1) a1 += part1[s * C + c];
-    }
-    sum0[c] = a0;
-    if (sum1) sum1[c] = a1;
-  }
-}
 
 template <class A>
 __global__ void stats_finish(const A* sum_x, const A* sum_sq, int64_t C, A inv_m, A eps, Vec<A> mean,
@@ -133,57 +67,6 @@ __global__ void dx_kernel(const T* x, const T* dy, int64_t n, int64_t C, Vec<typ
   }
 }
 
-template <class A>
-__global__ void store_vec(const A* src, int64_t C, Vec<A> dst) {
-  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < C;
-       c += int64_t(gridDim.x) * blockDim.x)
-    dst.p[c * dst.stride] = src[c];
-}
-
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-// Scratch memory from the caching allocator, released (stream-ordered) at scope exit.
-struct Scratch {
-  void* p;
-  size_t n;
-  explicit Scratch(size_t bytes) : p(alloc(bytes ? bytes : 1)), n(bytes ? bytes : 1) {}
-  ~Scratch() { release(p, n); }
-  template <class A> A* as() const { return static_cast<A*>(p); }
-};
-
-// [C] parameter of the compute type A (f32 for f32/bf16 x, f64 for f64 x).
-template <class A>
-Vec<A> vec(const Tensor& t, int64_t C, A fallback, const char* name, const Tensor& x) {
-  Vec<A> v;
-  v.fallback = fallback;
-  if (!t.defined()) return v;
-  const DType want = sizeof(A) == 8 ? DType::F64 : DType::F32;
-  VD_CHECK(t.dtype() == want && t.dim() == 1 && t.size(0) == C && t.is_cuda(),
-           "batch_norm (CUDA): " << name << " must be [" << C << "] " << dtype_name(want)
-                                 << " on the GPU for x " << describe(x) << ", got " << describe(t)
-                                 << "; hint: bf16 and f32 x take f32 statistics and parameters");
-  v.p = static_cast<A*>(t.data_ptr());
-  v.stride = t.strides()[0];
-  return v;
-}
-
-struct Rows {
-  int64_t M, C, S, chunk;
-};
-
-Rows rows_of(const Tensor& x) {
-  VD_CHECK(x.dim() >= 1 && x.is_contiguous(),
-           "batch_norm (CUDA): expected a contiguous [.., C] x, got " << describe(x));
-  Rows r;
-  r.C = x.size(-1);
-  r.M = r.C == 0 ? 0 : x.numel() / r.C;
-  // Enough blocks to fill the GPU, chunks of at least 64 rows; depends on the shape only.
-  r.S = std::max<int64_t>(1, std::min(ceil_div(1024, ceil_div(r.C, 32)), ceil_div(r.M, 64)));
-  r.S = std::min<int64_t>(r.S, 65535);
-  r.chunk = std::max<int64_t>(1, ceil_div(r.M, r.S));
-  return r;
-}
-
 template <class T>
 void stats_typed(const Tensor& x, double eps, Tensor& mean, Tensor& invstd) {
   using A = typename Acc<T>::type;
@@ -201,12 +84,12 @@ void stats_typed(const Tensor& x, double eps, Tensor& mean, Tensor& invstd) {
   A* sum_sq = sums.as<A>() + r.C;
   Vec<A> vmu;
   vmu.p = mu.as<A>();
-  column_partials<T, kSum><<<grid, block, 0, st>>>(xp, nullptr, r.M, r.C, r.chunk, vmu, vi,
+  column_partials<T, kSum><<<grid, block, 0, st>>>(xp, nullptr, nullptr, r.M, r.C, r.chunk, vmu, vi,
                                                    part.as<A>(), nullptr);
   column_finish<A><<<grid_for(r.C, 256), 256, 0, st>>>(part.as<A>(), nullptr, r.S, r.C, sum_x, nullptr);
   stats_finish<A><<<grid_for(r.C, 256), 256, 0, st>>>(sum_x, nullptr, r.C, inv_m, A(eps), vm, vi,
                                                       mu.as<A>());
-  column_partials<T, kSqDev><<<grid, block, 0, st>>>(xp, nullptr, r.M, r.C, r.chunk, vmu, vi,
+  column_partials<T, kSqDev><<<grid, block, 0, st>>>(xp, nullptr, nullptr, r.M, r.C, r.chunk, vmu, vi,
                                                      part.as<A>(), nullptr);
   column_finish<A><<<grid_for(r.C, 256), 256, 0, st>>>(part.as<A>(), nullptr, r.S, r.C, sum_sq, nullptr);
   stats_finish<A><<<grid_for(r.C, 256), 256, 0, st>>>(sum_x, sum_sq, r.C, inv_m, A(eps), vm, vi,
@@ -245,7 +128,7 @@ void backward_typed(const Tensor& dy, const Tensor& x, const Tensor& mean, const
   A* sdyx = sums.as<A>() + r.C;
   const T* xp = static_cast<const T*>(x.data_ptr());
   const T* dyp = static_cast<const T*>(dy.data_ptr());
-  column_partials<T, kBwd><<<grid, block, 0, st>>>(xp, dyp, r.M, r.C, r.chunk, vm, vi, p0, p1);
+  column_partials<T, kBwd><<<grid, block, 0, st>>>(xp, dyp, nullptr, r.M, r.C, r.chunk, vm, vi, p0, p1);
   column_finish<A><<<grid_for(r.C, 256), 256, 0, st>>>(p0, p1, r.S, r.C, sdy, sdyx);
   if (dbeta.defined())
     store_vec<A><<<grid_for(r.C, 256), 256, 0, st>>>(sdy, r.C, vec<A>(dbeta, r.C, A(0), "dbeta", x));

@@ -1,6 +1,7 @@
 // BatchNorm1d / BatchNorm3d and their SyncBatchNorm path (see batchnorm.h).
-// The ordinary path forwards to vd::batch_norm (fused kernels); the sync path
-// is composed of differentiable ops around one dist::all_reduce_sum.
+// The ordinary path forwards to vd::batch_norm (fused kernels), forward_relu
+// to vd::batch_norm_act; the sync path is composed of differentiable ops
+// around one dist::all_reduce_sum.
 #include "layers/batchnorm.h"
 
 #include <sstream>
@@ -27,23 +28,45 @@ BatchNormBase::BatchNormBase(const char* type, int rank, const BatchNormOptions&
   num_batches_tracked = register_buffer("num_batches_tracked", Tensor::zeros({}, DType::F64));
 }
 
-Tensor BatchNormBase::forward(const Tensor& x) {
+double BatchNormBase::prepare(const Tensor& x, Tensor& gamma, Tensor& beta) {
   int64_t c = options.num_features_;
   VD_CHECK(x.dim() == rank_ && x.size(-1) == c,
            type_name() << ": expected input " << (rank_ == 2 ? "[N, " : "[N, T, H, W, ") << c
                        << "] (channels last), got " << describe(x)
                        << "; hint: BatchNorm1d takes [N, C], BatchNorm3d [N, T, H, W, C]");
-  Tensor gamma = weight, beta = bias;
+  gamma = weight;
+  beta = bias;
   if (!options.affine_) {
     gamma = Tensor::ones({c}, x.dtype(), x.device());
     beta = Tensor::zeros({c}, x.dtype(), x.device());
   }
   // Cumulative: the k-th tracked batch has weight 1/k (one host read of the count).
-  const double momentum =
-      training_ && cumulative ? 1.0 / (num_batches_tracked.item() + 1.0) : options.momentum_;
+  return training_ && cumulative ? 1.0 / (num_batches_tracked.item() + 1.0) : options.momentum_;
+}
+
+Tensor BatchNormBase::forward(const Tensor& x) {
+  Tensor gamma, beta;
+  const double momentum = prepare(x, gamma, beta);
   Tensor y = training_ && syncs()
                  ? sync_forward(x, gamma, beta, momentum)
                  : batch_norm(x, gamma, beta, running_mean, running_var, training_, momentum, options.eps_);
+  if (training_) {
+    autograd::NoGradGuard guard;
+    ops::copy_(num_batches_tracked, num_batches_tracked + 1.0);
+  }
+  return y;
+}
+
+// x: [N, C] or [N, T, H, W, C]; residual: x's shape or undefined -> x's shape.
+Tensor BatchNormBase::forward_relu(const Tensor& x, const Tensor& residual) {
+  if (!fuse_act || (training_ && syncs())) {
+    const Tensor y = forward(x);
+    return relu(residual.defined() ? y + residual : y);
+  }
+  Tensor gamma, beta;
+  const double momentum = prepare(x, gamma, beta);
+  Tensor y = batch_norm_act(x, residual, gamma, beta, running_mean, running_var, training_, momentum,
+                            options.eps_);
   if (training_) {
     autograd::NoGradGuard guard;
     ops::copy_(num_batches_tracked, num_batches_tracked + 1.0);
@@ -117,6 +140,17 @@ int convert_sync_batchnorm(Module& root, std::shared_ptr<dist::Communicator> com
     }
   });
   return switched;
+}
+
+int set_fuse_act(Module& root, bool on) {
+  int set = 0;
+  root.apply([&](Module& m) {
+    if (auto* bn = dynamic_cast<BatchNormBase*>(&m)) {
+      bn->fuse_act = on;
+      ++set;
+    }
+  });
+  return set;
 }
 
 std::string BatchNormBase::extra_repr() const {

@@ -14,7 +14,16 @@
 // (layers/batchnorm.cpp, sync_forward). Running statistics move with the
 // global mean and unbiased global variance, the same on every rank. Eval
 // mode, and training at world size 1 unless forced, take the ordinary path.
-// Not here: the kernels (core/cpu/batch_norm.cpp, cuda/batch_norm.cu).
+//
+// Fused with the ReLU that follows (forward_relu, issue 18): relu(bn(x) [+
+// residual]) through vd::batch_norm_act, one node that keeps x and its
+// output instead of also the batch norm's output and the sum; the same
+// statistics, running-statistics update and (on the CPU) bit for bit the
+// same values and gradients. nn::Sequential calls it for a batch norm
+// followed by a ReLU; BasicBlock (vididi/models/r3d.cpp) for its residual
+// sum. The sync path has no fused kernel (its backward is the tape's, with
+// the all-reduce): a training forward that syncs takes the composition.
+// Not here: the kernels (core/cpu/batch_norm*.cpp, cuda/batch_norm*.cu).
 #pragma once
 #include <memory>
 
@@ -36,7 +45,13 @@ struct BatchNormOptions {
 class BatchNormBase : public Module {
  public:
   Tensor forward(const Tensor& x) override;
+  // relu(forward(x) + residual) (residual undefined: relu(forward(x))),
+  // fused unless fuse_act is off or the forward syncs (then composed).
+  Tensor forward_relu(const Tensor& x, const Tensor& residual = Tensor());
   std::string extra_repr() const override;
+  // forward_relu's fused path (on by default); off: the composition
+  // relu(forward(x) + residual), for tests and comparisons (set_fuse_act).
+  bool fuse_act = true;
   const BatchNormOptions options;
   // Cumulative running statistics (PyTorch's momentum=None): in training,
   // the batch counted k-th by num_batches_tracked (from 1) enters them with
@@ -63,6 +78,8 @@ class BatchNormBase : public Module {
 
  private:
   Tensor sync_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, double momentum);
+  // forward's checks, the parameters (ones/zeros without affine) and the momentum.
+  double prepare(const Tensor& x, Tensor& gamma, Tensor& beta);
 
   int rank_;  // expected input rank
   std::shared_ptr<dist::Communicator> sync_;
@@ -87,5 +104,10 @@ class BatchNorm3d : public BatchNormBase {
 // buffers are untouched. Returns the number of layers switched.
 int convert_sync_batchnorm(Module& root, std::shared_ptr<dist::Communicator> comm,
                            bool at_world_1 = false);
+
+// Sets fuse_act on every BatchNorm1d/BatchNorm3d in `root` (itself
+// included); returns the number of layers set. Off gives the unfused
+// composition everywhere (the tests' reference for the fused path).
+int set_fuse_act(Module& root, bool on);
 
 }  // namespace vd::nn

@@ -1,5 +1,7 @@
 // Sequential: children named "0", "1", ... applied in order, as torch's
-// nn.Sequential (so names like `stem.0.weight` match torchvision).
+// nn.Sequential (so names like `stem.0.weight` match torchvision). A batch
+// norm directly followed by a ReLU runs as one fused op
+// (BatchNormBase::forward_relu; same values, less memory kept for backward).
 #pragma once
 #include <initializer_list>
 

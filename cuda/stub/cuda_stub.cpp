@@ -42,6 +42,14 @@ void batch_norm_backward(const Tensor&, const Tensor&, const Tensor&, const Tens
                          Tensor&, Tensor&, Tensor&) {
   no_cuda("batch_norm");
 }
+void batch_norm_act_forward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                            const Tensor&, Tensor&) {
+  no_cuda("batch_norm_act");
+}
+void batch_norm_act_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                             const Tensor&, bool, Tensor&, Tensor&, Tensor&, Tensor&) {
+  no_cuda("batch_norm_act");
+}
 void softmax_forward(const Tensor&, bool, Tensor&) { no_cuda("softmax"); }
 void softmax_backward(const Tensor&, const Tensor&, bool, Tensor&) { no_cuda("softmax"); }
 void roi_align_forward(const Tensor&, const Tensor&, const RoiAlignParams&, Tensor&) { no_cuda("roi_align"); }

@@ -68,8 +68,8 @@ BasicBlock::BasicBlock(ResNetConv kind, int64_t in_planes, int64_t planes, int64
   conv1->push_back(bn(planes));
   conv1->push_back(relu_module());
   conv2 = register_module("conv2", std::make_shared<nn::Sequential>());
-  conv2->push_back(block_conv(kind, planes, planes, mid, 1, gen));
-  conv2->push_back(bn(planes));
+  conv2_conv_ = conv2->push_back(block_conv(kind, planes, planes, mid, 1, gen));
+  conv2_bn_ = conv2->push_back(bn(planes));
   register_module("relu", relu_module());  // parameter-free, registered for printing parity
   if (stride != 1 || in_planes != planes) {
     // get_downsample_stride is (s, s, s) for both conv kinds.
@@ -79,10 +79,12 @@ BasicBlock::BasicBlock(ResNetConv kind, int64_t in_planes, int64_t planes, int64
   }
 }
 
+// relu(bn2(conv2(conv1(x))) + residual) with bn2 + add + relu one fused op;
+// the ops run in the composition's order (conv1, conv2's conv, downsample).
 Tensor BasicBlock::forward(const Tensor& x) {
-  Tensor out = conv2->forward(conv1->forward(x));
+  Tensor out = conv2_conv_->forward(conv1->forward(x));
   Tensor residual = downsample ? downsample->forward(x) : x;
-  return relu(out + residual);
+  return conv2_bn_->forward_relu(out, residual);
 }
 
 Shape BasicBlock::trace(FlopCounter& fc, const std::string& prefix, const Shape& in) {

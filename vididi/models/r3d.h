@@ -21,13 +21,19 @@ int64_t r2plus1d_midplanes(int64_t in_planes, int64_t out_planes);
 
 // conv1 = Sequential(conv(in, out, stride), BN, ReLU); conv2 = Sequential(conv(out, out), BN);
 // downsample = Sequential(Conv3d 1x1x1 stride s, BN) when the shape changes.
-// forward: relu(conv2(conv1(x)) + (downsample ? downsample(x) : x)).
+// forward: relu(conv2(conv1(x)) + (downsample ? downsample(x) : x)), with
+// conv2's batch norm, the residual add and the ReLU fused
+// (BatchNormBase::forward_relu); conv1's BN + ReLU are fused by Sequential.
 class BasicBlock : public nn::Module, public ShapeTraced {
  public:
   BasicBlock(ResNetConv kind, int64_t in_planes, int64_t planes, int64_t stride, Generator* gen);
   Tensor forward(const Tensor& x) override;  // [N,T,H,W,in] -> [N,T',H',W',planes]
   Shape trace(FlopCounter& fc, const std::string& prefix, const Shape& in) override;
   std::shared_ptr<nn::Sequential> conv1, conv2, downsample;  // downsample may be null
+
+ private:
+  std::shared_ptr<nn::Module> conv2_conv_;        // conv2[0]
+  std::shared_ptr<nn::BatchNormBase> conv2_bn_;   // conv2[1]
 };
 
 class VideoResNet : public Encoder {
