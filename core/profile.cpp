@@ -137,6 +137,10 @@ Kind classify(Kernel k, const void* first, const void* second) {
     case Kernel::softmax_backward: return Kind::Softmax;
     case Kernel::roi_align_forward:
     case Kernel::roi_align_backward: return Kind::RoiAlign;
+    case Kernel::fused_sgd:
+    case Kernel::fused_lars_sumsq:
+    case Kernel::fused_lars:
+    case Kernel::fused_adamw: return Kind::Optimizer;
   }
   return Kind::Other;
 }
