@@ -6,7 +6,9 @@
 // parameters that get no gradient in a step are skipped; the flat buffers are
 // the module's storage; state_dict round trips between fused and unfused
 // optimizers; the bf16 working copy equals to_dtype(master, BF16) after every
-// step; CUDA against the CPU (skipped without a device).
+// step; data parallel averages through GradBuckets; the trainer with
+// fused_optimizer = on (equal losses, resume of a plain checkpoint); CUDA
+// against the CPU (skipped without a device).
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -18,7 +20,9 @@
 #include "layers/optim/adamw.h"
 #include "layers/optim/lars.h"
 #include "layers/optim/sgd.h"
+#include "data/synthetic.h"
 #include "dist/grad_buckets.h"
+#include "vididi/train_loop.h"
 #include "tests/test_cuda_util.h"
 #include "tests/test_dist_fake.h"
 #include "tests/test_dist_grad_util.h"
@@ -299,6 +303,57 @@ TEST(FusedOptim, GradBucketsAveragesFeedTheFusedStep) {
           EXPECT_EQ(values(p.named[k].second), plain[r][k]) << "rank " << r << " " << p.named[k].first;
     }
   });
+}
+
+// The trainer with fused_optimizer = on (on the CPU: the CPU reference
+// kernels) gives the plain step's losses bit for bit, and a checkpoint of a
+// plain run resumes in a fused one (same state names and values).
+TEST(FusedOptim, TrainerFusedEqualsPlainAndResumesAPlainCheckpoint) {
+  using namespace vd::vididi;
+  data::SyntheticConfig sc;
+  sc.height = sc.width = 32;
+  sc.frames = 16;
+  sc.videos_per_class = 1;
+  sc.seed = 3;
+  auto src = std::make_shared<data::SyntheticDynamics>(sc);
+  TrainConfig c;
+  c.model.encoder = "r3d_18";
+  c.model.width_divisor = 8;
+  c.model.blocks = "1,1,1,1";
+  c.projector_dim = 64;
+  c.clip.frames = 4;
+  c.clip.crop = 32;
+  c.batch = 4;
+  c.steps = 4;
+  c.warmup_steps = 1;
+  c.workers = 2;
+  c.device = "cpu";
+  c.quiet = true;
+  c.optimizer = "lars";
+  c.lr = 0.2;
+  const std::string dir = ::testing::TempDir() + "fusedopt_trainer";
+  auto run = [&](const std::string& fused, int64_t stop_after, const std::string& resume) {
+    TrainConfig k = c;
+    k.fused_optimizer = fused;
+    k.out = dir;
+    k.overwrite = resume.empty();
+    k.stop_after = stop_after;
+    k.resume = resume;
+    Trainer t(k, k.total_steps(src->size()));
+    return train(t, src);
+  };
+  const TrainResult plain = run("off", 0, "");
+  const TrainResult fused = run("on", 0, "");
+  ASSERT_EQ(plain.records.size(), 4u);
+  ASSERT_EQ(fused.records.size(), 4u);
+  for (size_t s = 0; s < 4; ++s) EXPECT_EQ(plain.records[s].loss, fused.records[s].loss) << "step " << s;
+  const TrainResult first = run("off", 2, "");
+  const TrainResult second = run("on", 0, "auto");
+  ASSERT_EQ(second.first_step, 2);
+  ASSERT_EQ(second.records.size(), 2u);
+  for (size_t s = 0; s < 2; ++s)
+    EXPECT_EQ(second.records[s].loss, plain.records[s + 2].loss) << "resumed step " << s + 2;
+  std::system(("rm -rf " + dir).c_str());
 }
 
 // CUDA against the CPU fused step (itself bitwise equal to the reference):

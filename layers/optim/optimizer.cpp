@@ -1,7 +1,9 @@
 // Optimizer base (see optimizer.h): groups, eager state, the step loop,
-// state export/import, and the in-place helpers shared by the update rules
-// (tensor expressions of autograd/functions.h under a NoGradGuard, which
-// record nothing and cost what the raw ops cost).
+// state export/import, the fused step (enable_fused: flat buffers of
+// flat.h, one table row per parameter, the rule's kernel), and the in-place
+// helpers shared by the update rules (tensor expressions of
+// autograd/functions.h under a NoGradGuard, which record nothing and cost
+// what the raw ops cost).
 #include "layers/optim/optimizer.h"
 
 #include <cmath>
