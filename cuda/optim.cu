@@ -141,7 +141,7 @@ __global__ void adamw_kernel(const double* t, int rows, float* P, const float* G
     const double* row = t + int64_t(find_row(t, rows, C::Offset, i)) * C::Count;
     if (row[C::Active] == 0) continue;
     const double lr = row[C::Lr], wd = row[C::WeightDecay], b1 = row[C::Beta1], b2 = row[C::Beta2];
-    if (wd != 0) P[i] = mul(P[i], float(1.0 - lr * wd));
+    if (wd != 0) P[i] = mul(P[i], float(__dsub_rn(1.0, __dmul_rn(lr, wd))));  // as the host: no FMA
     const float g = G[i];
     Mm[i] = add(mul(Mm[i], float(b1)), mul(g, float(1.0 - b1)));
     V[i] = add(mul(V[i], float(b2)), mul(mul(g, g), float(1.0 - b2)));
