@@ -54,6 +54,36 @@ struct RoiAlignParams {
   std::string str() const;  // "bins 7x7 scale 0.0625 sampling 0 aligned"
 };
 
+// --- fused optimizer step (helper fusedopt; core/ops_optim.cpp) ------------------
+// Columns of the segment table of a fused optimizer step: one f64 row per
+// parameter of the flat buffers (rows in buffer order, segments tiling the
+// buffer), on the buffers' device. Each rule reads the columns it names.
+namespace fused_col {
+enum : int {
+  Offset,       // first element of the parameter in the flat buffers
+  Numel,        // its number of elements
+  Active,       // 1: it has a gradient this step; 0: left exactly as it is
+  Lr,           // the group's learning rate
+  WeightDecay,  // effective: 0 in an excluded group
+  Exclude,      // 1 in an excluded group (LARS: no trust ratio)
+  Momentum,     // SGD, LARS
+  Dampening,    // SGD
+  Nesterov,     // SGD: 1 or 0
+  First,        // SGD: 1 at the parameter's first update (buffer = d)
+  Eta,          // LARS trust coefficient
+  ChunkBegin,   // LARS norms: index of the segment's first kFusedNormChunk chunk
+  Beta1,        // AdamW
+  Beta2,
+  Eps,
+  Bc1,          // AdamW bias corrections 1 - beta1^t, 1 - beta2^t (t: the parameter's step)
+  Bc2,
+  Count
+};
+}  // namespace fused_col
+// Elements per chunk of the CUDA segmented norm (each segment is cut into
+// ceil(numel / kFusedNormChunk) chunks, partial sums added in chunk order).
+constexpr int64_t kFusedNormChunk = 8192;
+
 const char* unary_name(UnaryOp op);
 const char* binary_name(BinaryOp op);
 

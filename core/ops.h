@@ -84,6 +84,16 @@ Tensor roi_align(const Tensor& x, const Tensor& boxes, const RoiAlignParams& p);
 Tensor roi_align_backward(const Tensor& dy, const Tensor& boxes, const Shape& x_shape,
                           const RoiAlignParams& p);
 
+// --- fused optimizer step (helper fusedopt; core/ops_optim.cpp) ------------------
+// Kernels of core/kernel_list.inc's block "fused optimizer": flat f32 [n]
+// buffers, the f64 segment table [S, fused_col::Count] on their device,
+// `work` undefined or a bf16 [n] working copy. In place on p and the state.
+void fused_sgd_(const Tensor& table, Tensor& p, const Tensor& g, Tensor& buf, Tensor& work);
+Tensor fused_lars_sumsq(const Tensor& table, const Tensor& p, const Tensor& g);  // [S, 2] f64
+void fused_lars_(const Tensor& table, const Tensor& sums, Tensor& p, const Tensor& g, Tensor& mu,
+                 Tensor& work);
+void fused_adamw_(const Tensor& table, Tensor& p, const Tensor& g, Tensor& m, Tensor& v, Tensor& work);
+
 // --- checks shared by ops ----------------------------------------------------
 void check_same_device(const Tensor& a, const Tensor& b, const char* op);
 void check_same_dtype(const Tensor& a, const Tensor& b, const char* op);

@@ -139,6 +139,10 @@ Kind classify(Kernel k, const void* first, const void* second) {
     case Kernel::roi_align_backward: return Kind::RoiAlign;
     case Kernel::batch_norm_act_forward:
     case Kernel::batch_norm_act_backward: return Kind::BatchNorm;
+    case Kernel::fused_sgd:
+    case Kernel::fused_lars_sumsq:
+    case Kernel::fused_lars:
+    case Kernel::fused_adamw: return Kind::Optimizer;
   }
   return Kind::Other;
 }

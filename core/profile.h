@@ -113,6 +113,8 @@ enum class Kernel : uint8_t {
   softmax_forward, softmax_backward, roi_align_forward, roi_align_backward,
   // fused batch norm + add + ReLU (issue 18)
   batch_norm_act_forward, batch_norm_act_backward,
+  // fused optimizer over flat buffers (layers/optim/flat.h)
+  fused_sgd, fused_lars_sumsq, fused_lars, fused_adamw,
 };
 
 // Bytes an op moves: for each tensor argument, its element size times the

@@ -45,6 +45,11 @@ struct TensorImpl {
   bool requires_grad = false;
   std::shared_ptr<TensorImpl> grad;
   std::shared_ptr<autograd::Node> grad_fn;
+  // Writes through this impl by the raw in-place ops (ops::copy_, fill_,
+  // binary_; not through other views of the storage). The fused optimizer
+  // (layers/optim/flat.h) reads it to tell which flat gradients were written
+  // since zero_grad.
+  uint64_t version = 0;
 };
 
 template <class T> struct dtype_of;

@@ -56,6 +56,14 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const TrainConfig& c, const nn:
   return std::make_unique<optim::AdamW>(
       groups, optim::AdamWOptions(c.lr).betas(c.beta1, c.beta2).weight_decay(c.weight_decay));
 }
+
+// fused_optimizer: on, off, or auto = on for CUDA with f32 parameters.
+bool wants_fused(const TrainConfig& c, Device device, const nn::NamedTensors& params) {
+  if (c.fused_optimizer != "auto") return c.fused_optimizer == "on";
+  for (const auto& [n, p] : params)
+    if (p.dtype() != DType::F32) return false;
+  return device.is_cuda() && !params.empty();
+}
 }  // namespace
 
 std::string first_non_finite(const nn::NamedTensors& tensors) {
@@ -128,6 +136,7 @@ Trainer::Trainer(TrainConfig config, int64_t total_steps, std::function<void(con
 
 void Trainer::make_optimizer_and_buckets() {
   optimizer_ = make_optimizer(config_, model_->trainable_parameters());
+  if (wants_fused(config_, device_, model_->trainable_parameters())) optimizer_->enable_fused();
   if (parallel_.world() > 1)
     buckets_ = std::make_unique<dist::GradBuckets>(parallel_.comm, model_->trainable_parameters(),
                                                    size_t(config_.dist.bucket_mb * double(1 << 20)));

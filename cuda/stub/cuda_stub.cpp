@@ -54,6 +54,11 @@ void softmax_forward(const Tensor&, bool, Tensor&) { no_cuda("softmax"); }
 void softmax_backward(const Tensor&, const Tensor&, bool, Tensor&) { no_cuda("softmax"); }
 void roi_align_forward(const Tensor&, const Tensor&, const RoiAlignParams&, Tensor&) { no_cuda("roi_align"); }
 void roi_align_backward(const Tensor&, const Tensor&, const RoiAlignParams&, Tensor&) { no_cuda("roi_align"); }
+// fused optimizer (helper fusedopt)
+void fused_sgd(const Tensor&, Tensor&, const Tensor&, Tensor&, Tensor&) { no_cuda("fused_sgd"); }
+void fused_lars_sumsq(const Tensor&, const Tensor&, const Tensor&, Tensor&) { no_cuda("fused_lars_sumsq"); }
+void fused_lars(const Tensor&, const Tensor&, Tensor&, const Tensor&, Tensor&, Tensor&) { no_cuda("fused_lars"); }
+void fused_adamw(const Tensor&, Tensor&, const Tensor&, Tensor&, Tensor&, Tensor&) { no_cuda("fused_adamw"); }
 
 // cuda/api.h: statistics read as zero, settings are kept but unused.
 MemoryStats memory_stats() { return {}; }

@@ -1,5 +1,5 @@
 // AdamW (see adamw.h): tensor expressions run inside Optimizer::step()'s
-// NoGradGuard.
+// NoGradGuard (the reference), and the fused step's table row and kernel call.
 #include "layers/optim/adamw.h"
 
 #include <cmath>
@@ -23,6 +23,22 @@ AdamW::AdamW(std::vector<ParamGroup> groups, const AdamWOptions& opt)
   }
   add_slot("exp_avg");
   add_slot("exp_avg_sq");
+  fused_rule_ = true;
+}
+
+// Bias corrections on the host in f64, as update() computes them.
+void AdamW::fused_row(const ParamGroup& grp, size_t g, size_t i, double* row) {
+  const double b1 = grp.option("beta1"), b2 = grp.option("beta2"), t = double(param_step(g, i));
+  row[fused_col::Beta1] = b1;
+  row[fused_col::Beta2] = b2;
+  row[fused_col::Eps] = grp.option("eps");
+  row[fused_col::Bc1] = 1.0 - std::pow(b1, t);
+  row[fused_col::Bc2] = 1.0 - std::pow(b2, t);
+}
+
+void AdamW::fused_update(const Tensor& table) {
+  FlatParams& f = *flat();
+  ops::fused_adamw_(table, f.params(), f.grads(), f.slot("exp_avg"), f.slot("exp_avg_sq"), f.work());
 }
 
 void AdamW::update(const ParamGroup& grp, size_t g, size_t i, Tensor& p, const Tensor& grad) {

@@ -1,5 +1,6 @@
 // LARS (see lars.h). The update reads as the formula: tensor expressions,
-// run inside Optimizer::step()'s NoGradGuard (no graph is recorded).
+// run inside Optimizer::step()'s NoGradGuard (no graph is recorded): the
+// reference; then the fused step's table row and kernel calls.
 #include "layers/optim/lars.h"
 
 #include "autograd/functions.h"
@@ -25,6 +26,19 @@ LARS::LARS(std::vector<ParamGroup> groups, const LARSOptions& opt)
                                                                        << ", eta "
                                                                        << grp.option("eta"));
   add_slot("mu");
+  fused_rule_ = true;
+}
+
+void LARS::fused_row(const ParamGroup& grp, size_t g, size_t i, double* row) {
+  row[fused_col::Momentum] = grp.option("momentum");
+  row[fused_col::Eta] = grp.option("eta");
+}
+
+// Segmented norms of p and d first (one pass), then the update (another).
+void LARS::fused_update(const Tensor& table) {
+  FlatParams& f = *flat();
+  const Tensor sums = ops::fused_lars_sumsq(table, f.params(), f.grads());
+  ops::fused_lars_(table, sums, f.params(), f.grads(), f.slot("mu"), f.work());
 }
 
 void LARS::update(const ParamGroup& grp, size_t g, size_t i, Tensor& p, const Tensor& grad) {

@@ -29,6 +29,8 @@ class LARS : public Optimizer {
 
  protected:
   void update(const ParamGroup& group, size_t g, size_t i, Tensor& p, const Tensor& grad) override;
+  void fused_row(const ParamGroup& group, size_t g, size_t i, double* row) override;
+  void fused_update(const Tensor& table) override;
 };
 
 }  // namespace vd::optim

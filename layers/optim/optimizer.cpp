@@ -1,7 +1,9 @@
 // Optimizer base (see optimizer.h): groups, eager state, the step loop,
-// state export/import, and the in-place helpers shared by the update rules
-// (tensor expressions of autograd/functions.h under a NoGradGuard, which
-// record nothing and cost what the raw ops cost).
+// state export/import, the fused step (enable_fused: flat buffers of
+// flat.h, one table row per parameter, the rule's kernel), and the in-place
+// helpers shared by the update rules (tensor expressions of
+// autograd/functions.h under a NoGradGuard, which record nothing and cost
+// what the raw ops cost).
 #include "layers/optim/optimizer.h"
 
 #include <cmath>
@@ -98,6 +100,7 @@ Tensor& Optimizer::slot(size_t g, size_t i, const std::string& slot_name) {
 }
 
 void Optimizer::step() {
+  if (flat_) return fused_step();
   autograd::NoGradGuard guard;
   for (size_t g = 0; g < groups_.size(); ++g) {
     const ParamGroup& grp = groups_[g];
@@ -118,12 +121,67 @@ void Optimizer::step() {
 }
 
 void Optimizer::zero_grad() {
+  if (flat_) return flat_->zero_grad();
   for (auto& grp : groups_)
     for (auto& [n, p] : grp.params) p.zero_grad();
 }
 
 void Optimizer::set_lr(double lr) {
   for (auto& grp : groups_) grp.lr = lr;
+}
+
+// --- fused step -------------------------------------------------------------------
+
+void Optimizer::enable_fused(bool working_copy) {
+  VD_CHECK(fused_rule_, name_ << ": no fused step for this rule; hint: fused_optimizer = off");
+  VD_CHECK(!flat_, name_ << ": enable_fused() called twice");
+  std::vector<Tensor> params;
+  std::vector<std::string> names;
+  for (const auto& grp : groups_)
+    for (const auto& [n, p] : grp.params) {
+      params.push_back(p);
+      names.push_back(n);
+    }
+  autograd::NoGradGuard guard;
+  flat_ = std::make_unique<FlatParams>(params, names, working_copy, name_);
+  for (const auto& s : slots_) {
+    std::vector<Tensor*> state;
+    for (auto& m : state_) state.push_back(&m.at(s));
+    flat_->adopt_slot(s, state);
+  }
+}
+
+Tensor Optimizer::working_copy(size_t g, size_t i) const {
+  return flat_ ? flat_->working_copy(index_of(g, i)) : Tensor();
+}
+
+// One row per parameter (flat index order = buffer order); see fused_col.
+void Optimizer::fused_step() {
+  autograd::NoGradGuard guard;
+  const std::vector<char> active = flat_->collect_grads();
+  Tensor table = Tensor::zeros({int64_t(active.size()), fused_col::Count}, DType::F64);
+  double* t = table.data<double>();
+  int64_t chunks = 0;
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    const ParamGroup& grp = groups_[g];
+    for (size_t i = 0; i < grp.params.size(); ++i) {
+      const size_t k = index_of(g, i);
+      const int64_t n = grp.params[i].second.numel();
+      double* row = t + k * fused_col::Count;
+      row[fused_col::Offset] = double(flat_->offset(k));
+      row[fused_col::Numel] = double(n);
+      row[fused_col::Active] = active[k] ? 1.0 : 0.0;
+      row[fused_col::Lr] = grp.lr;
+      row[fused_col::WeightDecay] = grp.exclude ? 0.0 : grp.weight_decay;
+      row[fused_col::Exclude] = grp.exclude ? 1.0 : 0.0;
+      row[fused_col::ChunkBegin] = double(chunks);
+      chunks += (n + kFusedNormChunk - 1) / kFusedNormChunk;
+      if (active[k]) ++counts_[k];
+      fused_row(grp, g, i, row);
+    }
+  }
+  fused_update(ops::to_device(table, flat_->device()));
+  ++steps_;
 }
 
 static Tensor scalar_f64(double v) { return Tensor::full({}, v, DType::F64); }

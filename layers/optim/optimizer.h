@@ -17,12 +17,20 @@
 // "<param name>.<slot>" for tensors (e.g. "layer1.0.conv1.0.weight.momentum_buffer")
 // and "<param name>.step" (0-dim f64) for per-parameter step counts.
 // Rule: move the module to its device (and dtype) before creating the optimizer.
+//
+// Fused step (enable_fused(), layers/optim/flat.h, docs/OPTIMIZER.md): the
+// parameters, gradients and state move into flat buffers (same tensors and
+// names, now views) and step() runs one fused kernel per rule over them; the
+// tensor-expression update() stays the reference. state_dict names, shapes
+// and values are the same either way.
 #pragma once
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "layers/module.h"
+#include "layers/optim/flat.h"
 
 namespace vd::optim {
 
@@ -59,7 +67,10 @@ class Optimizer {
 
   // One update of every parameter that has a gradient; others are skipped.
   void step();
-  void zero_grad();  // drops every parameter's gradient
+  // Drops every parameter's gradient; fused: zeroes the flat gradients, each
+  // .grad a view into them (a parameter whose view is not written before
+  // step() counts as having none: flat.h).
+  void zero_grad();
   void set_lr(double lr);  // every group
   std::vector<ParamGroup>& param_groups() { return groups_; }
   const std::vector<ParamGroup>& param_groups() const { return groups_; }
@@ -70,6 +81,19 @@ class Optimizer {
   // Strict: one error names every missing, unexpected and mis-shaped entry.
   void load_state_dict(const NamedTensors& state);
   const char* name() const { return name_; }
+
+  // --- fused step (helper fusedopt) ---------------------------------------
+  // Moves parameters, gradients and state into flat buffers and makes step()
+  // one fused kernel (CPU reference or CUDA). Every parameter must be f32 on
+  // one device; the rule must have a fused kernel (SGD, LARS, AdamW).
+  // working_copy: each step also writes a bf16 copy of the new parameters.
+  // Once, after construction; state loaded before or after is kept.
+  void enable_fused(bool working_copy = false);
+  bool fused() const { return flat_ != nullptr; }
+  bool has_fused_rule() const { return fused_rule_; }
+  FlatParams* flat() const { return flat_.get(); }  // null unless fused
+  // The working copy of the parameter at (group g, index i); undefined without one.
+  Tensor working_copy(size_t g, size_t i) const;
 
  protected:
   // Adds a state tensor slot named `slot` (zeros like the parameter) to every
@@ -82,9 +106,17 @@ class Optimizer {
   // The update rule for one parameter p with gradient grad (same shape).
   virtual void update(const ParamGroup& group, size_t g, size_t i, Tensor& p,
                       const Tensor& grad) = 0;
+  // Fused rules: set fused_rule_ in the constructor, fill the rule's columns
+  // of the parameter's table row (the base fills Offset, Numel, Active, Lr,
+  // WeightDecay (effective), Exclude, ChunkBegin, and counts the step
+  // first), and run the kernel(s) on the flat buffers.
+  virtual void fused_row(const ParamGroup& group, size_t g, size_t i, double* row) {}
+  virtual void fused_update(const Tensor& table) {}
+  bool fused_rule_ = false;
 
  private:
   size_t index_of(size_t g, size_t i) const { return offsets_[g] + i; }
+  void fused_step();
 
   const char* name_;
   std::vector<ParamGroup> groups_;
@@ -93,6 +125,7 @@ class Optimizer {
   std::vector<std::map<std::string, Tensor>> state_;  // flat index -> slot -> tensor
   std::vector<int64_t> counts_;
   int64_t steps_ = 0;
+  std::unique_ptr<FlatParams> flat_;
 };
 
 // --- in-place helpers for update rules (raw ops, any device) ----------------

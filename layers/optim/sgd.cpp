@@ -1,5 +1,5 @@
 // SGD (see sgd.h): tensor expressions run inside Optimizer::step()'s
-// NoGradGuard.
+// NoGradGuard (the reference), and the fused step's table row and kernel call.
 #include "layers/optim/sgd.h"
 
 #include "autograd/functions.h"
@@ -25,6 +25,19 @@ SGD::SGD(std::vector<ParamGroup> groups, const SGDOptions& opt)
                  << mu << ", dampening " << d);
   }
   add_slot("momentum_buffer");
+  fused_rule_ = true;
+}
+
+void SGD::fused_row(const ParamGroup& grp, size_t g, size_t i, double* row) {
+  row[fused_col::Momentum] = grp.option("momentum");
+  row[fused_col::Dampening] = grp.option("dampening");
+  row[fused_col::Nesterov] = grp.option("nesterov") != 0 ? 1.0 : 0.0;
+  row[fused_col::First] = param_step(g, i) == 1 ? 1.0 : 0.0;
+}
+
+void SGD::fused_update(const Tensor& table) {
+  FlatParams& f = *flat();
+  ops::fused_sgd_(table, f.params(), f.grads(), f.slot("momentum_buffer"), f.work());
 }
 
 void SGD::update(const ParamGroup& grp, size_t g, size_t i, Tensor& p, const Tensor& grad) {

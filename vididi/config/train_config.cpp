@@ -78,6 +78,10 @@ void train_keys(Settings& s, TrainConfig& c, const std::vector<std::string>& ski
   all.add("warmup_steps", c.warmup_steps, "linear warm-up steps from 0").range(0, 1e12);
   all.add("exclude_bias_bn", c.exclude_bias_bn, "no weight decay / LARS adaptation for biases and BN parameters");
   all.add("grad_clip", c.grad_clip, "clip the global gradient norm to this (0 = off)").range(0, 1e9);
+  all.add("fused_optimizer", c.fused_optimizer,
+          "optimizer step over flat buffers, one fused kernel per step (docs/OPTIMIZER.md); auto = on for "
+          "CUDA, off on the CPU (whose runs stay bit for bit those of the plain step)")
+      .choices({"auto", "on", "off"});
   all.add("nan_check_every", c.nan_check_every,
           "check gradients and parameters for NaN/inf every this many steps (0 = the loss only)")
       .range(0, 1e12);

@@ -74,6 +74,7 @@ struct TrainConfig {
   int64_t warmup_steps = 10;
   bool exclude_bias_bn = true;  // no weight decay (and no LARS adaptation) for rank <= 1 tensors
   double grad_clip = 0;         // > 0: clip the global gradient norm to this
+  std::string fused_optimizer = "auto";  // auto | on | off: flat buffers, one kernel per step (auto: on for CUDA)
   int64_t nan_check_every = 1;  // gradients and parameters checked finite every this many steps (0 = loss only)
   // --- machine
   std::string device = "auto";     // auto | cpu | cuda | cuda:N
