@@ -123,7 +123,7 @@ void Optimizer::zero_grad() {
 }
 
 void Optimizer::set_lr(double lr) {
-  for (auto& grp : groups_) grp.lr = lr;
+  for (auto& grp : groups_) grp.lr = lr * grp.lr_scale;
 }
 
 static Tensor scalar_f64(double v) { return Tensor::full({}, v, DType::F64); }
