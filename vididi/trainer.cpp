@@ -44,9 +44,22 @@ std::map<std::string, std::string> values_of(const TrainConfig& c) {
 }
 
 std::unique_ptr<optim::Optimizer> make_optimizer(const TrainConfig& c, const nn::NamedTensors& params) {
-  std::vector<optim::ParamGroup> groups =
-      c.exclude_bias_bn ? optim::split_decay_groups(params, c.lr, c.weight_decay)
-                        : std::vector<optim::ParamGroup>{optim::make_group(params, c.lr, c.weight_decay)};
+  auto groups_of = [&](const nn::NamedTensors& ps, double scale) {
+    std::vector<optim::ParamGroup> gs =
+        c.exclude_bias_bn ? optim::split_decay_groups(ps, c.lr * scale, c.weight_decay)
+                          : std::vector<optim::ParamGroup>{optim::make_group(ps, c.lr * scale, c.weight_decay)};
+    for (auto& g : gs) g.lr_scale = scale;
+    return gs;
+  };
+  // BYOL's predictor may learn faster than the rest (byol_predictor_lr): its
+  // parameters ("predictor.*") then form groups of their own.
+  nn::NamedTensors rest, predictor;
+  for (const auto& kv : params)
+    (parse_framework(c.framework) == Framework::BYOL && c.byol_predictor_lr != 1 && kv.first.rfind("predictor.", 0) == 0 ? predictor : rest)
+        .push_back(kv);
+  std::vector<optim::ParamGroup> groups = groups_of(rest, 1.0);
+  if (!predictor.empty())
+    for (auto& g : groups_of(predictor, c.byol_predictor_lr)) groups.push_back(std::move(g));
   if (c.optimizer == "lars")
     return std::make_unique<optim::LARS>(
         groups, optim::LARSOptions(c.lr).momentum(c.momentum).eta(c.lars_eta).weight_decay(c.weight_decay));

@@ -127,7 +127,7 @@ void Optimizer::zero_grad() {
 }
 
 void Optimizer::set_lr(double lr) {
-  for (auto& grp : groups_) grp.lr = lr;
+  for (auto& grp : groups_) grp.lr = lr * grp.lr_scale;
 }
 
 // --- fused step -------------------------------------------------------------------

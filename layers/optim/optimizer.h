@@ -41,6 +41,8 @@ struct ParamGroup {
   double lr = 0.0;
   double weight_decay = 0.0;
   bool exclude = false;  // no weight decay, no LARS adaptation (biases, BN)
+  // set_lr(lr) gives this group lr * lr_scale (e.g. BYOL's faster predictor).
+  double lr_scale = 1.0;
   std::map<std::string, double> options;
   double option(const std::string& key) const;  // error when absent
 };
@@ -71,7 +73,7 @@ class Optimizer {
   // .grad a view into them (a parameter whose view is not written before
   // step() counts as having none: flat.h).
   void zero_grad();
-  void set_lr(double lr);  // every group
+  void set_lr(double lr);  // every group: lr times the group's lr_scale
   std::vector<ParamGroup>& param_groups() { return groups_; }
   const std::vector<ParamGroup>& param_groups() const { return groups_; }
   int64_t steps_taken() const { return steps_; }

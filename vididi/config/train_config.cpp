@@ -48,6 +48,9 @@ void train_keys(Settings& s, TrainConfig& c, const std::vector<std::string>& ski
   all.add("simclr_dim", c.simclr_dim, "SimCLR projection width").range(1, 1 << 20);
   all.add("temperature", c.temperature, "SimCLR NT-Xent temperature").range(1e-4, 100);
   all.add("byol_momentum", c.byol_momentum, "BYOL target momentum at step 0 (cosine to 1 at the end)").range(0, 1);
+  all.add("byol_predictor_lr", c.byol_predictor_lr,
+          "BYOL predictor's learning rate as a multiple of lr (schedule included; 1 = the same)")
+      .range(1e-3, 1e3);
   all.add("vicreg_inv", c.vicreg_inv, "VICReg invariance weight").range(0, 1e6);
   all.add("vicreg_var", c.vicreg_var, "VICReg variance weight").range(0, 1e6);
   all.add("vicreg_cov", c.vicreg_cov, "VICReg covariance weight").range(0, 1e6);

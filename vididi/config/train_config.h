@@ -53,6 +53,7 @@ struct TrainConfig {
   int64_t simclr_hidden = 2048, simclr_dim = 128;
   double temperature = 0.1;
   double byol_momentum = 0.996;
+  double byol_predictor_lr = 1;       // BYOL predictor's lr as a multiple of lr
   double vicreg_inv = 25, vicreg_var = 25, vicreg_cov = 1;
   // --- data
   ClipSpec clip;
