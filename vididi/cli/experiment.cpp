@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -16,6 +17,14 @@
 namespace vd::cli {
 
 namespace {
+
+// A metric in a progress line: 6 significant digits (R@1 14, not
+// 14.000000000000002); files keep format_real's full precision.
+std::string shown(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.6g", v);
+  return b;
+}
 std::string trim(const std::string& s) {
   size_t a = s.find_first_not_of(" \t\r\n"), b = s.find_last_not_of(" \t\r\n");
   return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
@@ -266,7 +275,7 @@ std::vector<RunResult> run_experiment(const ExperimentSpec& spec, const std::str
       RunResult r;
       r.cell = c.name, r.seed = s, r.dir = d;
       if (read_done(d, &r)) {
-        out << "done before: " << c.name << ", seed " << s << ": " << spec.metric << " " << r.value << "\n";
+        out << "done before: " << c.name << ", seed " << s << ": " << spec.metric << " " << shown(r.value) << "\n";
         results.push_back(r);
       } else {
         jobs.push_back({&c, s, d});
@@ -276,7 +285,7 @@ std::vector<RunResult> run_experiment(const ExperimentSpec& spec, const std::str
   auto say = [&](const RunResult& r) {
     ++done;
     out << "[" << done << "/" << jobs.size() << "] " << r.cell << ", seed " << r.seed << ": "
-        << (r.ok ? spec.metric + " " + format_real(r.value) : "FAILED: " + r.error) << " (" << r.dir << ")\n"
+        << (r.ok ? spec.metric + " " + shown(r.value) : "FAILED: " + r.error) << " (" << r.dir << ")\n"
         << std::flush;
     results.push_back(r);
   };
