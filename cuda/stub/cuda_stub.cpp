@@ -67,4 +67,10 @@ void profile_event_begin() {}
 void profile_event_end(int) {}
 void profile_collect(double*, size_t) {}
 
+struct GraphExec {};
+void graph_capture_begin() { no_cuda("graph_capture_begin"); }
+std::shared_ptr<GraphExec> graph_capture_end(std::string*) { no_cuda("graph_capture_end"); }
+void graph_capture_abort() {}
+void graph_launch(const GraphExec&) { no_cuda("graph_launch"); }
+
 }  // namespace vd::cuda
