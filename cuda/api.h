@@ -52,6 +52,9 @@ void conv_cache_clear();
 // "fwd algo 1, workspace 0 B" for the last convolution of each kind (0 fwd,
 // 1 backward-data, 2 backward-filter); "" before the first.
 std::string conv_last_choice(int kind);
+// One line per cached choice, sorted: "fwd bf16 x[N,T,H,W,Ci] w[Co,kT,kH,kW,Ci]
+// stride s,s,s: algo A, math M, workspace W B" (bench --profile prints them).
+std::vector<std::string> conv_choices();
 
 // --- timing (cuda/runtime.cpp) -----------------------------------------------
 // Enqueues `work` `iters` times on the current device's stream with a CUDA

@@ -61,6 +61,7 @@ bool conv_deterministic() { return g_deterministic; }
 ConvCacheStats conv_cache_stats() { return {}; }
 void conv_cache_clear() {}
 std::string conv_last_choice(int) { return ""; }
+std::vector<std::string> conv_choices() { return {}; }
 std::vector<float> time_each_ms(const std::function<void()>&, int) { no_cuda("time_each_ms"); }
 
 void profile_event_begin() {}
