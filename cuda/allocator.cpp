@@ -19,7 +19,8 @@
 // cudaMalloc (the capture fails with a vd::Error instead; the uncaptured
 // warm-up steps fill the cache first). A pool block stays in the pool for
 // good: freed, it returns to the pool's list, so no ordinary allocation can
-// take memory a captured graph writes when it is replayed.
+// take memory a captured graph writes when it is replayed; so does a block
+// the capturing thread frees during the capture (the graph may read it).
 #include <map>
 #include <thread>
 #include <mutex>
@@ -156,7 +157,13 @@ void release(void* ptr, size_t) {
   auto it = c.active.find(ptr);
   if (it == c.active.end()) return;  // not ours: ignore rather than abort in a destructor
   c.stats.current_bytes -= it->second.size;
-  (it->second.graph ? c.graph_free : c.free).emplace(std::make_pair(it->second.device, it->second.size), ptr);
+  // A block freed by the capturing thread during a capture joins the pool too:
+  // the graph may read it when replayed (a tensor made before the capture and
+  // dropped inside it), so no uncaptured work may take it.
+  const bool to_pool = !it->second.graph && c.capturing && std::this_thread::get_id() == c.capture_thread;
+  if (to_pool) c.stats.graph_pool_bytes += it->second.size;
+  (it->second.graph || to_pool ? c.graph_free : c.free)
+      .emplace(std::make_pair(it->second.device, it->second.size), ptr);
   c.active.erase(it);
 }
 
@@ -193,6 +200,17 @@ void graph_pool_end() {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
   c.capturing = false;
+}
+
+void graph_pool_reclaim() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  if (c.live_graphs > 0 || c.capturing) return;
+  for (auto& kv : c.graph_free) {
+    c.stats.graph_pool_bytes -= kv.first.second;
+    c.free.emplace(kv.first, kv.second);
+  }
+  c.graph_free.clear();
 }
 
 void graph_pool_graphs(int delta) {

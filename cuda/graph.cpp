@@ -43,6 +43,7 @@ std::shared_ptr<GraphExec> graph_capture_end(std::string* why) {
     if (why) *why = describe_error("cudaStreamEndCapture", e);
     if (graph) cudaGraphDestroy(graph);
     cudaGetLastError();  // a capture error is not sticky; start clean
+    graph_pool_reclaim();
     return nullptr;
   }
   cudaGraphExec_t exec = nullptr;
@@ -51,12 +52,14 @@ std::shared_ptr<GraphExec> graph_capture_end(std::string* why) {
   if (e != cudaSuccess) {
     if (why) *why = describe_error("cudaGraphInstantiate", e);
     cudaGetLastError();
+    graph_pool_reclaim();
     return nullptr;
   }
   graph_pool_graphs(+1);
   return std::shared_ptr<GraphExec>(new GraphExec{exec}, [](GraphExec* g) {
     cudaGraphExecDestroy(g->exec);  // in a destructor: not checked
     graph_pool_graphs(-1);
+    graph_pool_reclaim();
     delete g;
   });
 }
@@ -71,6 +74,7 @@ void graph_capture_abort() {
   }
   graph_pool_end();
   cudaGetLastError();
+  graph_pool_reclaim();
 }
 
 void graph_launch(const GraphExec& graph) { VD_CUDA_CHECK(cudaGraphLaunch(graph.exec, stream())); }

@@ -10,7 +10,9 @@
 // the same config: parameters are broadcast from rank 0, each step's
 // gradients are averaged over the ranks in buckets during backward, VICReg
 // and SimCLR see the gathered global batch, and rank 0 alone prints and
-// writes (docs/DISTRIBUTED.md).
+// writes (docs/DISTRIBUTED.md). With cuda_graphs (one GPU process) the
+// steady-state forward + backward of each pair set is replayed as a CUDA
+// graph (graph_step.h).
 // Not here: the loop over a dataset, logs and resume (train_loop.h); benches
 // call train_step directly.
 #pragma once
