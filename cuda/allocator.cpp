@@ -12,7 +12,17 @@
 //
 // Not a splitting allocator: a block serves requests of its own size class
 // (small) or up to 1/4 smaller (large); empty_cache() returns cached blocks.
+//
+// The graph pool (cuda/graph_pool.h): while a thread captures a CUDA graph,
+// its allocations come from the graph pool's free list, else from the
+// ordinary free list (the block then joins the pool), and never from
+// cudaMalloc (the capture fails with a vd::Error instead; the uncaptured
+// warm-up steps fill the cache first). A pool block stays in the pool for
+// good: freed, it returns to the pool's list, so no ordinary allocation can
+// take memory a captured graph writes when it is replayed; so does a block
+// the capturing thread frees during the capture (the graph may read it).
 #include <map>
+#include <thread>
 #include <mutex>
 #include <unordered_map>
 
@@ -20,6 +30,7 @@
 #include "cuda/api.h"
 #include "cuda/check.h"
 #include "cuda/context.h"
+#include "cuda/graph_pool.h"
 
 namespace vd::cuda {
 
@@ -30,12 +41,17 @@ constexpr size_t kSmallStep = 512, kSmallMax = size_t(1) << 20, kLargeStep = siz
 struct Block {
   size_t size;
   int device;
+  bool graph;  // belongs to the graph pool
 };
 
 struct Cache {
   std::mutex mu;
   std::unordered_map<void*, Block> active;
   std::multimap<std::pair<int, size_t>, void*> free;  // (device, size) -> block
+  std::multimap<std::pair<int, size_t>, void*> graph_free;  // the graph pool's free blocks
+  bool capturing = false;                                   // graph_pool_begin() .. graph_pool_end()
+  std::thread::id capture_thread;
+  int live_graphs = 0;  // graph_pool_graphs(): while > 0 empty_cache keeps graph_free
   MemoryStats stats;
   // pinned host buffers
   std::multimap<size_t, void*> pinned_free;
@@ -53,13 +69,28 @@ void release_cached(Cache& c) {
   VD_CUDA_CHECK(cudaDeviceSynchronize());
   int current = 0;
   VD_CUDA_CHECK(cudaGetDevice(&current));
-  for (auto& kv : c.free) {
-    VD_CUDA_CHECK(cudaSetDevice(kv.first.first));
-    VD_CUDA_CHECK(cudaFree(kv.second));
-    c.stats.reserved_bytes -= kv.first.second;
+  auto give_back = [&](std::multimap<std::pair<int, size_t>, void*>& list) {
+    for (auto& kv : list) {
+      VD_CUDA_CHECK(cudaSetDevice(kv.first.first));
+      VD_CUDA_CHECK(cudaFree(kv.second));
+      c.stats.reserved_bytes -= kv.first.second;
+    }
+    list.clear();
+  };
+  give_back(c.free);
+  if (c.live_graphs == 0) {
+    for (auto& kv : c.graph_free) c.stats.graph_pool_bytes -= kv.first.second;
+    give_back(c.graph_free);
   }
-  c.free.clear();
   VD_CUDA_CHECK(cudaSetDevice(current));
+}
+
+// The first block of `list` on `dev` that serves `size` (within `limit`), or end().
+std::multimap<std::pair<int, size_t>, void*>::iterator find_fit(std::multimap<std::pair<int, size_t>, void*>& list,
+                                                               int dev, size_t size, size_t limit) {
+  auto it = list.lower_bound({dev, size});
+  if (it != list.end() && it->first.first == dev && it->first.second <= limit) return it;
+  return list.end();
 }
 
 }  // namespace
@@ -76,11 +107,24 @@ void* alloc(size_t nbytes) {
   const size_t size = round_size(nbytes == 0 ? 1 : nbytes);
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
-  auto it = c.free.lower_bound({dev, size});
   const size_t limit = size <= kSmallMax ? size : size + size / 4;
   void* p = nullptr;
   size_t got = size;
-  if (it != c.free.end() && it->first.first == dev && it->first.second <= limit) {
+  const bool graph = c.capturing && std::this_thread::get_id() == c.capture_thread;
+  if (graph) {  // the graph pool first, then an ordinary cached block, which joins the pool
+    auto it = find_fit(c.graph_free, dev, size, limit);
+    bool from_pool = it != c.graph_free.end();
+    if (!from_pool) it = find_fit(c.free, dev, size, limit);
+    VD_CHECK(from_pool || it != c.free.end(),
+             "CUDA graph capture needs a new device block of " << size << " bytes, and cudaMalloc is not called "
+                 "during a capture; hint: the uncaptured warm-up steps fill the cache (the step allocated "
+                 "something the warm-up did not)");
+    p = it->second;
+    got = it->first.second;
+    (from_pool ? c.graph_free : c.free).erase(it);
+    if (!from_pool) c.stats.graph_pool_bytes += got;
+    ++c.stats.cache_hits;
+  } else if (auto it = find_fit(c.free, dev, size, limit); it != c.free.end()) {
     p = it->second;
     got = it->first.second;
     c.free.erase(it);
@@ -100,7 +144,7 @@ void* alloc(size_t nbytes) {
     ++c.stats.device_mallocs;
     c.stats.reserved_bytes += size;
   }
-  c.active[p] = Block{got, dev};
+  c.active[p] = Block{got, dev, graph};
   c.stats.current_bytes += got;
   if (c.stats.current_bytes > c.stats.peak_bytes) c.stats.peak_bytes = c.stats.current_bytes;
   return p;
@@ -113,7 +157,13 @@ void release(void* ptr, size_t) {
   auto it = c.active.find(ptr);
   if (it == c.active.end()) return;  // not ours: ignore rather than abort in a destructor
   c.stats.current_bytes -= it->second.size;
-  c.free.emplace(std::make_pair(it->second.device, it->second.size), ptr);
+  // A block freed by the capturing thread during a capture joins the pool too:
+  // the graph may read it when replayed (a tensor made before the capture and
+  // dropped inside it), so no uncaptured work may take it.
+  const bool to_pool = !it->second.graph && c.capturing && std::this_thread::get_id() == c.capture_thread;
+  if (to_pool) c.stats.graph_pool_bytes += it->second.size;
+  (it->second.graph || to_pool ? c.graph_free : c.free)
+      .emplace(std::make_pair(it->second.device, it->second.size), ptr);
   c.active.erase(it);
 }
 
@@ -134,6 +184,39 @@ void empty_cache() {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
   release_cached(c);
+}
+
+// --- the graph pool (cuda/graph_pool.h) ---------------------------------------------
+
+void graph_pool_begin() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  VD_CHECK(!c.capturing, "graph_pool_begin: a CUDA graph capture is already in progress; hint: one capture at a time");
+  c.capturing = true;
+  c.capture_thread = std::this_thread::get_id();
+}
+
+void graph_pool_end() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.capturing = false;
+}
+
+void graph_pool_reclaim() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  if (c.live_graphs > 0 || c.capturing) return;
+  for (auto& kv : c.graph_free) {
+    c.stats.graph_pool_bytes -= kv.first.second;
+    c.free.emplace(kv.first, kv.second);
+  }
+  c.graph_free.clear();
+}
+
+void graph_pool_graphs(int delta) {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.live_graphs += delta;
 }
 
 // --- pinned host memory ------------------------------------------------------------

@@ -20,6 +20,7 @@ struct MemoryStats {
   size_t reserved_bytes = 0;  // held from cudaMalloc: in use plus cached
   size_t device_mallocs = 0;  // cudaMalloc calls so far
   size_t cache_hits = 0;      // allocations served from the cache
+  size_t graph_pool_bytes = 0;  // of reserved_bytes, held by the CUDA graph pool (cuda/graph.cpp)
 };
 MemoryStats memory_stats();
 void reset_peak_memory();
@@ -51,6 +52,9 @@ void conv_cache_clear();
 // "fwd algo 1, workspace 0 B" for the last convolution of each kind (0 fwd,
 // 1 backward-data, 2 backward-filter); "" before the first.
 std::string conv_last_choice(int kind);
+// One line per cached choice, sorted: "fwd bf16 x[N,T,H,W,Ci] w[Co,kT,kH,kW,Ci]
+// stride s,s,s: algo A, math M, workspace W B" (bench --profile prints them).
+std::vector<std::string> conv_choices();
 
 // --- timing (cuda/runtime.cpp) -----------------------------------------------
 // Enqueues `work` `iters` times on the current device's stream with a CUDA
@@ -67,5 +71,23 @@ std::vector<float> time_each_ms(const std::function<void()>& work, int iters);
 void profile_event_begin();
 void profile_event_end(int kind);
 void profile_collect(double* ms_per_kind, size_t n);
+
+// --- CUDA graphs (cuda/graph.cpp; used by vididi/graph_step.cpp) -----------------
+// graph_capture_begin() starts capturing the current device's stream
+// (cudaStreamCaptureModeThreadLocal: this thread may not synchronise, read
+// back or cudaMalloc until the end); the work enqueued until
+// graph_capture_end() is recorded, not run, and this thread's allocations
+// come from the allocator's graph pool (cuda/allocator.cpp). The handles of
+// cuDNN and cuBLAS are already bound to that stream (cuda/context.h).
+// graph_capture_end() returns the instantiated graph, or nullptr with the
+// reason in *why when the capture was invalidated (a host synchronisation,
+// a copy from the host, an allocation the cache could not serve).
+// graph_capture_abort() ends a capture that threw, discarding it.
+// graph_launch() replays it on the device's stream. The stub refuses.
+struct GraphExec;
+void graph_capture_begin();
+std::shared_ptr<GraphExec> graph_capture_end(std::string* why);
+void graph_capture_abort();
+void graph_launch(const GraphExec& graph);
 
 }  // namespace vd::cuda

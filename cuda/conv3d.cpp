@@ -10,6 +10,7 @@
 // The CPU twin is core/cpu/conv3d.cpp (its fast paths); the CPU reference
 // that the tests compare with is core/cpu/conv3d_reference.h.
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#include <algorithm>
 #include <atomic>
 #include <climits>
 #include <mutex>
@@ -40,6 +41,7 @@ struct AlgoCache {
   std::unordered_map<std::string, Choice> map;
   ConvCacheStats stats;
   std::string last[3];
+  std::unordered_map<std::string, std::string> labels;  // key -> conv_choices() line
 };
 AlgoCache& algo_cache() {
   static AlgoCache* c = new AlgoCache();
@@ -54,6 +56,7 @@ struct Descs {
   cudnnConvolutionDescriptor_t conv = nullptr;
   cudnnMathType_t math = CUDNN_FMA_MATH;
   std::string key;
+  std::string label;  // readable: pass, dtype, x and w sizes, stride
   Descs() {
     VD_CUDNN_CHECK(cudnnCreateTensorDescriptor(&x));
     VD_CUDNN_CHECK(cudnnCreateTensorDescriptor(&y));
@@ -111,6 +114,11 @@ void describe_conv(int kind, const Shape& xs, const Shape& ws, const Shape& ys, 
   for (int i = 0; i < 5; ++i) k << ',' << xd[i] << ',' << wd[i] << ',' << yd[i];
   for (int i = 0; i < 3; ++i) k << ';' << pad[i] << ',' << str[i] << ',' << dil[i];
   d.key = k.str();
+  std::ostringstream l;
+  l << kind_name(kind) << ' ' << dtype_name(dt) << " x[" << xs[0] << ',' << xs[1] << ',' << xs[2] << ',' << xs[3]
+    << ',' << xs[4] << "] w[" << ws[0] << ',' << ws[1] << ',' << ws[2] << ',' << ws[3] << ',' << ws[4]
+    << "] stride " << str[0] << ',' << str[1] << ',' << str[2];
+  d.label = l.str();
 }
 
 // Known non-deterministic algorithms (atomics across the reduction), excluded
@@ -237,6 +245,8 @@ Choice cached_choice(int kind, Descs& d, const Bufs& b) {
   std::lock_guard<std::mutex> lock(cache.mu);
   ++cache.stats.misses;
   cache.map[d.key] = c;
+  cache.labels[d.key] = d.label + ": algo " + std::to_string(c.algo) + ", math " + std::to_string(int(c.math)) +
+                        ", workspace " + std::to_string(c.workspace) + " B";
   cache.stats.entries = cache.map.size();
   return c;
 }
@@ -322,7 +332,19 @@ void conv_cache_clear() {
   AlgoCache& c = algo_cache();
   std::lock_guard<std::mutex> lock(c.mu);
   c.map.clear();
+  c.labels.clear();
   c.stats = ConvCacheStats{};
+}
+
+std::vector<std::string> conv_choices() {
+  AlgoCache& c = algo_cache();
+  std::vector<std::string> out;
+  {
+    std::lock_guard<std::mutex> lock(c.mu);
+    for (const auto& kv : c.labels) out.push_back(kv.second);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::string conv_last_choice(int kind) {

@@ -11,6 +11,24 @@
 namespace vd::vididi {
 
 namespace {
+thread_local bool g_defer_terms = false;  // DeferLossTerms
+
+// terms from parts, unless deferred (the graph capture reads them later).
+void fill_terms(LossResult& r) {
+  if (!g_defer_terms) r.terms = read_terms(r.parts);
+}
+}  // namespace
+
+std::vector<std::pair<std::string, double>> read_terms(const std::vector<LossPart>& parts) {
+  std::vector<std::pair<std::string, double>> out;
+  for (const LossPart& p : parts) out.push_back({p.name, p.value.item() * p.scale});
+  return out;
+}
+
+DeferLossTerms::DeferLossTerms() : before_(g_defer_terms) { g_defer_terms = true; }
+DeferLossTerms::~DeferLossTerms() { g_defer_terms = before_; }
+
+namespace {
 
 void check_pair(const Tensor& a, const Tensor& b, const char* who, int64_t min_n) {
   VD_CHECK(a.dim() == 2 && a.shape() == b.shape(),
@@ -50,7 +68,8 @@ LossResult vicreg_loss(const Tensor& za, const Tensor& zb, const VICRegOptions& 
   Tensor cov = ca + cb;
   LossResult r;
   r.loss = inv * o.inv_weight + var * o.var_weight + cov * o.cov_weight;
-  r.terms = {{"inv", inv.item()}, {"var", var.item()}, {"cov", cov.item()}};
+  r.parts = {{"inv", inv.detach()}, {"var", var.detach()}, {"cov", cov.detach()}};
+  fill_terms(r);
   return r;
 }
 
@@ -70,7 +89,8 @@ LossResult byol_loss(const Tensor& pa, const Tensor& tb, const Tensor& pb, const
   Tensor ab = direction(pa, tb), ba = direction(pb, ta);
   LossResult r;
   r.loss = ab + ba;
-  r.terms = {{"ab", ab.item()}, {"ba", ba.item()}};
+  r.parts = {{"ab", ab.detach()}, {"ba", ba.detach()}};
+  fill_terms(r);
   return r;
 }
 
@@ -100,7 +120,8 @@ LossResult simclr_loss(const Tensor& za, const Tensor& zb, double temperature) {
   Tensor loss = mean(lse - pos);
   LossResult r;
   r.loss = loss;
-  r.terms = {{"nt_xent", loss.item()}, {"pos_cos", pos.detach().mean().item() * temperature}};
+  r.parts = {{"nt_xent", loss.detach()}, {"pos_cos", pos.detach().mean(), temperature}};
+  fill_terms(r);
   return r;
 }
 

@@ -12,9 +12,33 @@
 
 namespace vd::vididi {
 
+// One logged term as a device scalar: its value is value.item() * scale.
+struct LossPart {
+  std::string name;
+  Tensor value;  // detached scalar on the loss's device
+  double scale = 1.0;
+};
+
 struct LossResult {
   Tensor loss;  // scalar, differentiable
   std::vector<std::pair<std::string, double>> terms;  // unweighted parts, for logs
+  std::vector<LossPart> parts;  // the same terms before they are read back (one host read each)
+};
+
+// read_terms(parts): {name, value.item() * scale} in order (terms is this of parts).
+std::vector<std::pair<std::string, double>> read_terms(const std::vector<LossPart>& parts);
+// While one is alive on this thread, the losses leave `terms` empty and keep
+// only `parts`, so that no host read happens (a CUDA graph capture,
+// vididi/graph_step.cpp, reads the parts after the replay).
+class DeferLossTerms {
+ public:
+  DeferLossTerms();
+  ~DeferLossTerms();
+  DeferLossTerms(const DeferLossTerms&) = delete;
+  DeferLossTerms& operator=(const DeferLossTerms&) = delete;
+
+ private:
+  bool before_;
 };
 
 // VICReg (Bardes et al. 2022, official code):

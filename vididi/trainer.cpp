@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "autograd/functions.h"
@@ -22,6 +23,7 @@
 #include "layers/optim/schedule.h"
 #include "layers/optim/sgd.h"
 #include "vididi/config/device.h"
+#include "vididi/graph_step.h"
 #include "vididi/model_card.h"
 
 namespace vd::vididi {
@@ -108,6 +110,14 @@ Trainer::Trainer(TrainConfig config, int64_t total_steps, std::function<void(con
   }
   device_ = parallel_.device;
   if (!parallel_.note.empty()) say(parallel_.note);
+  if (config_.cuda_graphs && !device_.is_cuda())
+    throw UsageError("cuda_graphs = true needs a GPU, and this run is on the " + device_.str() +
+                         "; hint: cuda_graphs = false (the default)",
+                     "cuda_graphs");
+  if (config_.cuda_graphs && parallel_.world() > 1)
+    throw UsageError("cuda_graphs = true runs in one process only (the data-parallel collectives are not "
+                     "captured); hint: cuda_graphs = false with " + std::to_string(parallel_.world()) + " ranks",
+                     "cuda_graphs");
   schedule_ = PairSchedule(parse_schedule_kind(config_.schedule), parse_pairs(config_.pairs), config_.seed);
   const std::vector<double> g = config_.gains();
   derivatives_.gain = {g[0], g[1], g[2]};
@@ -145,6 +155,7 @@ Trainer::Trainer(TrainConfig config, int64_t total_steps, std::function<void(con
         " = " + std::to_string(parallel_.world() * config_.batch) + " videos per step");
   }
   make_optimizer_and_buckets();
+  if (config_.cuda_graphs) graphs_ = std::make_unique<GraphStep>(*this);
 }
 
 void Trainer::make_optimizer_and_buckets() {
@@ -167,11 +178,54 @@ void Trainer::say(const std::string& line) const {
   if (print_ && !config_.quiet && is_root()) print_(line);
 }
 
+void add_terms(StepRecord& rec, const std::vector<std::pair<std::string, double>>& terms) {
+  for (const auto& kv : terms) {
+    size_t k = 0;
+    while (k < rec.terms.size() && rec.terms[k].first != kv.first) ++k;
+    if (k == rec.terms.size()) rec.terms.push_back({kv.first, 0.0});
+    rec.terms[k].second += kv.second;
+  }
+}
+
 StepRecord Trainer::train_step(const Tensor& xa, const Tensor& xb, int64_t step) {
   stepped_ = true;
+  // --- cuda_graphs: a captured step when the pair set has warmed up (vididi/graph_step.h)
+  if (graphs_)
+    if (std::optional<StepRecord> rec = graphs_->step(xa, xb, step)) return *rec;
+  // --- the uncaptured step
   profile::mark_step_begin();  // the op profiler's saved bytes (core/profile.h)
-  const bool byol = model_->options().framework == Framework::BYOL;
   model_->train();
+  StepRecord rec;
+  rec.step = step;
+  StepForward f = forward_pairs(xa, xb, step);
+  for (const LossResult& r : f.pairs) add_terms(rec, r.terms);
+  rec.pair = f.pair;
+  rec.loss = f.loss.item();
+  judge_loss(rec, step);
+  profile::mark_backward_begin();
+  {
+    profile::ProfileScope in_optimizer(profile::Kind::Optimizer);
+    zero_grads();
+  }
+  if (buckets_)
+    buckets_->backward(f.loss);  // gradients averaged over the ranks, overlapped with backward
+  else
+    f.loss.backward();
+  return finish_step(std::move(rec), step);
+}
+
+void Trainer::zero_grads() {
+  if (!graphs_) return optimizer_->zero_grad();
+  // cuda_graphs: zeroed in place, so that every gradient keeps the storage a
+  // captured backward writes (backward then adds into it).
+  for (auto& [name, p] : model_->trainable_parameters()) {
+    Tensor g = p.grad();
+    if (g.defined()) ops::fill_(g, 0.0);
+  }
+}
+
+Trainer::StepForward Trainer::forward_pairs(const Tensor& xa, const Tensor& xb, int64_t step) {
+  const bool byol = model_->options().framework == Framework::BYOL;
   // Each distinct view (clip 0 or 1, derivative order) is encoded once and
   // shared by the pairs that use it: (online, BYOL target) embeddings.
   struct View {
@@ -190,24 +244,20 @@ StepRecord Trainer::train_step(const Tensor& xa, const Tensor& xb, int64_t step)
   auto global = [&](const Tensor& z) {
     return parallel_.world() > 1 && gathered() ? dist::all_gather(*parallel_.comm, z) : z;
   };
-  StepRecord rec;
-  rec.step = step;
-  Tensor loss;
+  StepForward f;
   for (const OrderPair& p : schedule_.pairs_at(step)) {
     const auto& a = embed(0, p.first);
     const auto& b = embed(1, p.second);
     profile::ProfileScope in_loss(profile::Kind::Loss);
     LossResult r = model_->loss(global(a.first), global(b.first), a.second, b.second);
-    loss = loss.defined() ? loss + r.loss : r.loss;
-    for (const auto& kv : r.terms) {
-      size_t k = 0;
-      while (k < rec.terms.size() && rec.terms[k].first != kv.first) ++k;
-      if (k == rec.terms.size()) rec.terms.push_back({kv.first, 0.0});
-      rec.terms[k].second += kv.second;
-    }
-    rec.pair += (rec.pair.empty() ? "" : "+") + std::to_string(p.first) + "-" + std::to_string(p.second);
+    f.loss = f.loss.defined() ? f.loss + r.loss : r.loss;
+    f.pairs.push_back(std::move(r));
+    f.pair += (f.pair.empty() ? "" : "+") + std::to_string(p.first) + "-" + std::to_string(p.second);
   }
-  rec.loss = loss.item();
+  return f;
+}
+
+void Trainer::judge_loss(StepRecord& rec, int64_t step) {
   if (parallel_.world() > 1 && !gathered()) {
     // Each rank's loss is of its own clips: log (and judge) their mean, the
     // loss of the global batch, so that every rank takes the same decision.
@@ -224,15 +274,10 @@ StepRecord Trainer::train_step(const Tensor& xa, const Tensor& xb, int64_t step)
                                              << terms.str() << "); last good checkpoint: " << last_good()
                                              << "; hint: lower lr, set grad_clip, or check the input data");
   }
-  profile::mark_backward_begin();
-  {
-    profile::ProfileScope in_optimizer(profile::Kind::Optimizer);
-    optimizer_->zero_grad();
-  }
-  if (buckets_)
-    buckets_->backward(loss);  // gradients averaged over the ranks, overlapped with backward
-  else
-    loss.backward();
+}
+
+StepRecord Trainer::finish_step(StepRecord rec, int64_t step) {
+  const bool byol = model_->options().framework == Framework::BYOL;
   const bool check = config_.nan_check_every > 0 && step % config_.nan_check_every == 0;
   auto stop = [&](const std::string& what, const std::string& name) {
     VD_FAIL("training stopped: " << what << " '" << name << "' holds NaN or inf at step " << step << " (pair "

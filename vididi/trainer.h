@@ -10,7 +10,9 @@
 // the same config: parameters are broadcast from rank 0, each step's
 // gradients are averaged over the ranks in buckets during backward, VICReg
 // and SimCLR see the gathered global batch, and rank 0 alone prints and
-// writes (docs/DISTRIBUTED.md).
+// writes (docs/DISTRIBUTED.md). With cuda_graphs (one GPU process) the
+// steady-state forward + backward of each pair set is replayed as a CUDA
+// graph (graph_step.h).
 // Not here: the loop over a dataset, logs and resume (train_loop.h); benches
 // call train_step directly.
 #pragma once
@@ -34,6 +36,11 @@ class GradBuckets;
 }
 
 namespace vd::vididi {
+
+class GraphStep;  // vididi/graph_step.h
+
+// The terms of `terms` added into rec.terms by name, in order of first appearance.
+void add_terms(StepRecord& rec, const std::vector<std::pair<std::string, double>>& terms);
 
 // The name of the first tensor of `tensors` holding a NaN or an infinity, or
 // "" when all are finite (undefined tensors are skipped). One reduction per
@@ -106,6 +113,23 @@ class Trainer {
   std::string last_checkpoint_;
   int64_t last_checkpoint_step_ = -1;
   bool stepped_ = false;  // train_step has run
+
+  // --- the pieces of train_step, shared with the captured path (graph_step.cpp)
+  friend class GraphStep;
+  struct StepForward {
+    Tensor loss;                   // summed over the pairs
+    std::vector<LossResult> pairs;  // each pair's loss and terms (or parts, under DeferLossTerms)
+    std::string pair;              // "0-1" or "0-1+1-2"
+  };
+  // The step's views, embeddings and losses (no host read unless the losses read their terms).
+  StepForward forward_pairs(const Tensor& xa, const Tensor& xb, int64_t step);
+  // Data parallel: averages the logged loss over the ranks; throws on a non-finite loss.
+  void judge_loss(StepRecord& rec, int64_t step);
+  // optimizer zero_grad; with cuda_graphs the gradients are zeroed in place instead.
+  void zero_grads();
+  // After backward: finite checks, clipping, learning rate, optimizer, BYOL's target.
+  StepRecord finish_step(StepRecord rec, int64_t step);
+  std::unique_ptr<GraphStep> graphs_;  // cuda_graphs = true only
 };
 
 }  // namespace vd::vididi

@@ -74,10 +74,17 @@ bool conv_deterministic() { return g_deterministic; }
 ConvCacheStats conv_cache_stats() { return {}; }
 void conv_cache_clear() {}
 std::string conv_last_choice(int) { return ""; }
+std::vector<std::string> conv_choices() { return {}; }
 std::vector<float> time_each_ms(const std::function<void()>&, int) { no_cuda("time_each_ms"); }
 
 void profile_event_begin() {}
 void profile_event_end(int) {}
 void profile_collect(double*, size_t) {}
+
+struct GraphExec {};
+void graph_capture_begin() { no_cuda("graph_capture_begin"); }
+std::shared_ptr<GraphExec> graph_capture_end(std::string*) { no_cuda("graph_capture_end"); }
+void graph_capture_abort() {}
+void graph_launch(const GraphExec&) { no_cuda("graph_launch"); }
 
 }  // namespace vd::cuda

@@ -98,7 +98,7 @@ int cmd_bench(const std::vector<std::string>& args, std::ostream& out) {
   // The step of shared/bench/torch_step.py: frames vs 1st difference, SGD.
   c.pairs = "0-1", c.optimizer = "sgd", c.lr = 0.01, c.warmup_steps = 0;
   int64_t size = 112, warmup = 3, iters = 10;
-  bool conv_benchmark = true;
+  bool conv_benchmark = true, conv_deterministic = true;
   Settings s;
   // TrainConfig's keys minus those about data, length and the run directory.
   vididi::train_keys(s, c, {"crop", "stride", "same_clip", "scale_min", "flip_p", "jitter_p", "grayscale_p",
@@ -109,6 +109,9 @@ int cmd_bench(const std::vector<std::string>& args, std::ostream& out) {
   s.add("iters", iters, "timed steps; the median is reported").range(1, 1e6);
   s.add("conv_benchmark", conv_benchmark,
         "GPU: choose cuDNN algorithms by timing (the PyTorch peer sets cudnn.benchmark)");
+  s.add("deterministic", conv_deterministic,
+        "GPU: only cuDNN algorithms whose results repeat bit for bit (false measures the filter's cost; the "
+        "PyTorch peer does not filter); --profile true lists the algorithm chosen per convolution");
   bool prof = false;
   s.add("profile", prof,
         "after the JSON line, a table per op kind over the timed steps (ops, bytes, host dispatch ms, GPU ms), the "
@@ -130,6 +133,7 @@ int cmd_bench(const std::vector<std::string>& args, std::ostream& out) {
   dist::Communicator& comm = trainer.comm();
   const Device device = trainer.device();
   if (device.is_cuda()) cuda::set_conv_benchmark(conv_benchmark);
+  if (device.is_cuda()) cuda::set_conv_deterministic(conv_deterministic);
   const int64_t N = c.batch, T = c.clip.frames + c.max_order(), S = size;
   Generator gen(c.seed + 1);
   Tensor xa = Tensor::randn({N, T, S, S, 3}, &gen, DType::F32, device);
@@ -185,7 +189,8 @@ int cmd_bench(const std::vector<std::string>& args, std::ostream& out) {
      << ", \"step_ms\": " << std::setprecision(2) << median << ", \"clips_per_s\": " << std::setprecision(1)
      << double(N) * world * 1000.0 / median << ", \"world_size\": " << int(world) << ", \"clips_per_s_per_rank\": "
      << double(N) * 1000.0 / median << ", \"comm_wait_ms\": " << std::setprecision(2) << waits[0]
-     << ", \"peak_mem_gib\": " << peak;
+     << ", \"peak_mem_gib\": " << peak << ", \"conv_deterministic\": " << (conv_deterministic ? "true" : "false")
+     << ", \"cuda_graphs\": " << (c.cuda_graphs ? "true" : "false");
   const double per = 1.0 / double(iters), mib = 1.0 / double(1 << 20);
   if (prof)  // extra keys only with --profile (torch_step.py's keys are unchanged)
     js << ", \"profile_ops_per_step\": " << std::setprecision(1) << double(pst.total().count) * per
@@ -193,6 +198,12 @@ int cmd_bench(const std::vector<std::string>& args, std::ostream& out) {
   js << "}";
   out << js.str() << "\n";
   if (prof) print_profile(out, pst, iters, mean_ms, device.is_cuda());
+  if (prof && device.is_cuda()) {
+    const std::vector<std::string> algos = cuda::conv_choices();
+    out << "cuDNN algorithms (" << (conv_deterministic ? "deterministic only" : "any") << ", "
+        << (conv_benchmark ? "by timing" : "heuristic") << "), " << algos.size() << " convolutions:\n";
+    for (const std::string& a : algos) out << "  " << a << "\n";
+  }
   return 0;
 }
 

@@ -89,6 +89,9 @@ void train_keys(Settings& s, TrainConfig& c, const std::vector<std::string>& ski
           "check gradients and parameters for NaN/inf every this many steps (0 = the loss only)")
       .range(0, 1e12);
   device_keys(all, c.device, c.precision);
+  all.add("cuda_graphs", c.cuda_graphs,
+          "GPU: replay the steady-state forward + backward as a CUDA graph, one per pair set, after 2 uncaptured "
+          "steps of each (docs/CUDA.md, CUDA graphs); the cpu refuses it");
   parallel_keys(all, c.dist, true);
   all.add("seed", c.seed, "seed of initialisation, data sampling, augmentation and the random schedule");
   all.add("out", c.out, "run directory (empty = write nothing)").path();

@@ -80,6 +80,7 @@ struct TrainConfig {
   // --- machine
   std::string device = "auto";     // auto | cpu | cuda | cuda:N
   std::string precision = "fp32";  // fp32 | tf32 | bf16 (GPU only beyond fp32)
+  bool cuda_graphs = false;        // GPU: captured steady-state steps (vididi/graph_step.h)
   uint64_t seed = 0;
   // --- data parallelism (vididi/config/parallel.h; docs/DISTRIBUTED.md):
   // `batch` is each rank's, so a step trains on batch x world size videos.
