@@ -54,6 +54,14 @@ struct RoiAlignParams {
   std::string str() const;  // "bins 7x7 scale 0.0625 sampling 0 aligned"
 };
 
+// Input frames (issue 18, compact transfer; core/frames.h): the per-channel
+// constants of (x / 255 - mean) * inv_std, inv_std = 1 / std rounded to f32,
+// the arithmetic of data/augment.cpp's normalisation.
+struct FrameNorm {
+  float mean[3] = {0, 0, 0};
+  float inv_std[3] = {1, 1, 1};
+};
+
 const char* unary_name(UnaryOp op);
 const char* binary_name(BinaryOp op);
 

@@ -137,6 +137,7 @@ Kind classify(Kernel k, const void* first, const void* second) {
     case Kernel::softmax_backward: return Kind::Softmax;
     case Kernel::roi_align_forward:
     case Kernel::roi_align_backward: return Kind::RoiAlign;
+    case Kernel::normalize_frames: return Kind::Cast;  // uint8 frames to f32/bf16
   }
   return Kind::Other;
 }

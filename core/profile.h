@@ -111,6 +111,8 @@ enum class Kernel : uint8_t {
   conv3d_backward_weight, max_pool3d_forward, max_pool3d_backward, avg_pool3d_forward,
   avg_pool3d_backward, batch_norm_stats, batch_norm_apply, batch_norm_backward,
   softmax_forward, softmax_backward, roi_align_forward, roi_align_backward,
+  // issue 18: the compact input transfer (core/frames.h)
+  normalize_frames,
 };
 
 // Bytes an op moves: for each tensor argument, its element size times the

@@ -46,6 +46,8 @@ void softmax_forward(const Tensor&, bool, Tensor&) { no_cuda("softmax"); }
 void softmax_backward(const Tensor&, const Tensor&, bool, Tensor&) { no_cuda("softmax"); }
 void roi_align_forward(const Tensor&, const Tensor&, const RoiAlignParams&, Tensor&) { no_cuda("roi_align"); }
 void roi_align_backward(const Tensor&, const Tensor&, const RoiAlignParams&, Tensor&) { no_cuda("roi_align"); }
+// issue 18: the compact input transfer
+void normalize_frames(const uint8_t*, const FrameNorm&, Tensor&) { no_cuda("normalize_frames"); }
 
 // cuda/api.h: statistics read as zero, settings are kept but unused.
 MemoryStats memory_stats() { return {}; }
@@ -66,5 +68,16 @@ std::vector<float> time_each_ms(const std::function<void()>&, int) { no_cuda("ti
 void profile_event_begin() {}
 void profile_event_end(int) {}
 void profile_collect(double*, size_t) {}
+
+// issue 18: the copy stream (cuda/copy_stream.cpp)
+StreamEvent::StreamEvent() = default;
+StreamEvent::~StreamEvent() = default;
+void StreamEvent::record_on_copy() { no_cuda("StreamEvent"); }
+void StreamEvent::record_on_compute() { no_cuda("StreamEvent"); }
+void StreamEvent::copy_waits() const { no_cuda("StreamEvent"); }
+void StreamEvent::compute_waits() const { no_cuda("StreamEvent"); }
+void StreamEvent::synchronize() const { no_cuda("StreamEvent"); }
+bool StreamEvent::done() const { no_cuda("StreamEvent"); }
+void copy_host_to_device_async(const void*, void*, size_t) { no_cuda("copy_host_to_device_async"); }
 
 }  // namespace vd::cuda
