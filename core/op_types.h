@@ -83,6 +83,13 @@ enum : int {
 // Elements per chunk of the CUDA segmented norm (each segment is cut into
 // ceil(numel / kFusedNormChunk) chunks, partial sums added in chunk order).
 constexpr int64_t kFusedNormChunk = 8192;
+// Input frames (issue 18, compact transfer; core/frames.h): the per-channel
+// constants of (x / 255 - mean) * inv_std, inv_std = 1 / std rounded to f32,
+// the arithmetic of data/augment.cpp's normalisation.
+struct FrameNorm {
+  float mean[3] = {0, 0, 0};
+  float inv_std[3] = {1, 1, 1};
+};
 
 const char* unary_name(UnaryOp op);
 const char* binary_name(BinaryOp op);

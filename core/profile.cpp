@@ -143,6 +143,7 @@ Kind classify(Kernel k, const void* first, const void* second) {
     case Kernel::fused_lars_sumsq:
     case Kernel::fused_lars:
     case Kernel::fused_adamw: return Kind::Optimizer;
+    case Kernel::normalize_frames: return Kind::Cast;  // uint8 frames to f32/bf16
   }
   return Kind::Other;
 }

@@ -115,6 +115,8 @@ enum class Kernel : uint8_t {
   batch_norm_act_forward, batch_norm_act_backward,
   // fused optimizer over flat buffers (layers/optim/flat.h)
   fused_sgd, fused_lars_sumsq, fused_lars, fused_adamw,
+  // issue 18: the compact input transfer (core/frames.h)
+  normalize_frames,
 };
 
 // Bytes an op moves: for each tensor argument, its element size times the

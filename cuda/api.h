@@ -32,8 +32,8 @@ size_t round_size(size_t nbytes);
 
 // Pinned (page-locked) host memory: a callback with the signature of
 // data::BufferAllocator that hands out `count` floats; freed buffers go back
-// to a cache keyed by size. Throws when there is no GPU. Nothing passes it to
-// the data loader yet (data/loader.h allocates plain heap buffers).
+// to a cache keyed by size. Throws when there is no GPU. The training loop
+// passes it to the data loader on a CUDA device (vididi/train_loop.cpp).
 std::function<std::shared_ptr<float>(size_t count)> pinned_allocator();
 
 // --- convolution algorithms (cuda/conv3d.cpp) ------------------------------
@@ -89,5 +89,37 @@ void graph_capture_begin();
 std::shared_ptr<GraphExec> graph_capture_end(std::string* why);
 void graph_capture_abort();
 void graph_launch(const GraphExec& graph);
+// --- input upload on the copy stream (issue 18; cuda/copy_stream.cpp) ---------
+// The current device has two streams: the compute stream, on which every
+// kernel runs, and a copy stream for the training input's host-to-device
+// copies (vididi/input_upload.h), so that the next batch crosses PCIe while
+// the current step computes. The two are ordered by StreamEvents only.
+//
+// An event that is not yet recorded counts as complete (wait and
+// synchronize return at once), as in CUDA. With CUDA=0 the constructor and
+// destructor do nothing and every other call throws "built without CUDA".
+class StreamEvent {
+ public:
+  StreamEvent();
+  ~StreamEvent();
+  StreamEvent(const StreamEvent&) = delete;
+  StreamEvent& operator=(const StreamEvent&) = delete;
+  void record_on_copy();     // marks the work enqueued on the copy stream so far
+  void record_on_compute();  // marks the work enqueued on the compute stream so far
+  void copy_waits() const;     // later copy-stream work waits for the marked work (no host wait)
+  void compute_waits() const;  // later compute-stream work waits for it (no host wait)
+  void synchronize() const;    // the host waits for it
+  bool done() const;           // complete now (no wait)
+
+ private:
+  void* event_ = nullptr;  // cudaEvent_t, created lazily (without timing)
+};
+// Enqueues a copy of nbytes from host to device on the copy stream and
+// returns at once. `host` must stay valid and unchanged until an event
+// recorded after it on the copy stream completes; it should be pinned
+// (pinned_allocator), else the driver stages it through pageable memory and
+// the copy does not overlap. `device` must not be in use by queued compute
+// work: make the copy stream wait for it (StreamEvent) first.
+void copy_host_to_device_async(const void* host, void* device, size_t nbytes);
 
 }  // namespace vd::cuda

@@ -98,6 +98,7 @@ DeviceContext& context() {
     VD_CUBLAS_CHECK(cublasCreate(&c->cublas));
     VD_CUBLAS_CHECK(cublasSetStream(c->cublas, c->stream));
     VD_CUBLAS_CHECK(cublasSetPointerMode(c->cublas, CUBLAS_POINTER_MODE_HOST));
+    VD_CUDA_CHECK(cudaStreamCreateWithFlags(&c->copy_stream, cudaStreamNonBlocking));
     slot = c.release();
   }
   return *slot;
@@ -129,7 +130,10 @@ void synchronize() {
     for (DeviceContext* c : *g_contexts)
       if (c) ctxs.push_back(c);
   }
-  for (DeviceContext* c : ctxs) VD_CUDA_CHECK(cudaStreamSynchronize(c->stream));
+  for (DeviceContext* c : ctxs) {
+    VD_CUDA_CHECK(cudaStreamSynchronize(c->stream));
+    VD_CUDA_CHECK(cudaStreamSynchronize(c->copy_stream));
+  }
 }
 
 // --- timing ----------------------------------------------------------------------

@@ -159,7 +159,16 @@ ColourAffine colour_affine(const AugmentParams& p, const float mean_rgb[3]) {
   return out;
 }
 
-void apply_augment(const Clip& clip, const AugmentParams& p, const AugmentConfig& cfg, float* out) {
+namespace {
+
+// Resamples every frame of `clip` into `work` [T, out_h, out_w, 3] (0..255
+// floats) and returns the clip's colour map with 1/255 folded into A.
+struct ColourMap {
+  float A[3][3];
+  float b[3];
+};
+
+ColourMap resample_clip(const Clip& clip, const AugmentParams& p, const AugmentConfig& cfg, float* work) {
   if (clip.C != 3) fail("apply_augment", "expected 3-channel RGB frames, got " + std::to_string(clip.C) + " channels");
   const CropBox& c = p.crop;
   if (c.h < 1 || c.w < 1 || c.y < 0 || c.x < 0 || c.y + c.h > clip.H || c.x + c.w > clip.W)
@@ -171,13 +180,13 @@ void apply_augment(const Clip& clip, const AugmentParams& p, const AugmentConfig
   const AxisResampler ry = make_resampler(c.y, c.h, clip.H, cfg.out_h);
   const AxisResampler rx = make_resampler(c.x, c.w, clip.W, cfg.out_w, p.flip);
   const size_t frame = size_t(cfg.out_h) * cfg.out_w * 3;
-  for (int t = 0; t < clip.T; ++t) resample(clip.frame(t), clip.H, clip.W, 3, ry, rx, out + t * frame);
+  for (int t = 0; t < clip.T; ++t) resample(clip.frame(t), clip.H, clip.W, 3, ry, rx, work + t * frame);
   const size_t pixels = frame / 3 * clip.T;
   float mean_rgb[3] = {0, 0, 0};
   if (p.jitter) {
     double sum[3] = {0, 0, 0};
     for (int t = 0; t < clip.T; ++t) {  // float partial sums per frame, in blocks of 8 pixels
-      const float* f = out + t * frame;
+      const float* f = work + t * frame;
       float acc[24] = {};
       size_t i = 0;
       for (; i + 24 <= frame; i += 24)
@@ -188,38 +197,83 @@ void apply_augment(const Clip& clip, const AugmentParams& p, const AugmentConfig
     for (int ch = 0; ch < 3; ++ch) mean_rgb[ch] = float(sum[ch] / (255.0 * pixels));
   }
   const ColourAffine m = colour_affine(p, mean_rgb);
-  // Fold 1/255 into A and the normalisation after the clamp.
-  float A[3][3], inv_std[3];
+  ColourMap out;
   for (int i = 0; i < 3; ++i) {
-    for (int j = 0; j < 3; ++j) A[i][j] = m.A[i][j] / 255.f;
-    inv_std[i] = 1.f / cfg.std[i];
+    for (int j = 0; j < 3; ++j) out.A[i][j] = m.A[i][j] / 255.f;
+    out.b[i] = m.b[i];
   }
-  // Blocks of 8 pixels, split into planes, so that the fixed-length loops
-  // vectorise at -O2; the tail goes one pixel at a time.
+  return out;
+}
+
+// The colour map and clamp of every pixel of `work`, v = clamp(A x + b, 0, 1)
+// on the 0..1 scale, handed to store(pixel, channel, v) after the pixel's
+// three inputs are read (so store may overwrite them in place). Blocks of 8
+// pixels, split into planes, so that the fixed-length loops vectorise at
+// -O2; the tail goes one pixel at a time.
+template <class Store>
+void colour_pixels(const float* work, size_t pixels, const ColourMap& m, Store store) {
   constexpr size_t B = 8;
   size_t i = 0;
   for (; i + B <= pixels; i += B) {
-    float* px = out + i * 3;
+    const float* px = work + i * 3;
     float in[3][B];
     for (size_t u = 0; u < B; ++u)
       for (int ch = 0; ch < 3; ++ch) in[ch][u] = px[u * 3 + ch];
     for (int ch = 0; ch < 3; ++ch) {
       float v[B];
       for (size_t u = 0; u < B; ++u) {
-        v[u] = A[ch][0] * in[0][u] + A[ch][1] * in[1][u] + A[ch][2] * in[2][u] + m.b[ch];
-        v[u] = (std::min(1.f, std::max(0.f, v[u])) - cfg.mean[ch]) * inv_std[ch];
+        v[u] = m.A[ch][0] * in[0][u] + m.A[ch][1] * in[1][u] + m.A[ch][2] * in[2][u] + m.b[ch];
+        v[u] = std::min(1.f, std::max(0.f, v[u]));
       }
-      for (size_t u = 0; u < B; ++u) px[u * 3 + ch] = v[u];
+      store.block(i, ch, v);
     }
   }
   for (; i < pixels; ++i) {
-    float* px = out + i * 3;
+    const float* px = work + i * 3;
     const float r = px[0], g = px[1], bl = px[2];
-    for (int ch = 0; ch < 3; ++ch) {
-      const float v = A[ch][0] * r + A[ch][1] * g + A[ch][2] * bl + m.b[ch];
-      px[ch] = (std::min(1.f, std::max(0.f, v)) - cfg.mean[ch]) * inv_std[ch];
-    }
+    float v[3];
+    for (int ch = 0; ch < 3; ++ch)
+      v[ch] = std::min(1.f, std::max(0.f, m.A[ch][0] * r + m.A[ch][1] * g + m.A[ch][2] * bl + m.b[ch]));
+    for (int ch = 0; ch < 3; ++ch) store.one(i, ch, v[ch]);
   }
+}
+
+// f32 output: (v - mean) * inv_std, in place.
+struct StoreNormalised {
+  float* out;
+  float mean[3], inv_std[3];
+  void block(size_t i, int ch, const float* v) const {
+    for (size_t u = 0; u < 8; ++u) out[(i + u) * 3 + ch] = (v[u] - mean[ch]) * inv_std[ch];
+  }
+  void one(size_t i, int ch, float v) const { out[i * 3 + ch] = (v - mean[ch]) * inv_std[ch]; }
+};
+
+// uint8 output: round_to_u8(v).
+struct StoreBytes {
+  uint8_t* out;
+  void block(size_t i, int ch, const float* v) const {
+    for (size_t u = 0; u < 8; ++u) out[(i + u) * 3 + ch] = round_to_u8(v[u]);
+  }
+  void one(size_t i, int ch, float v) const { out[i * 3 + ch] = round_to_u8(v); }
+};
+
+}  // namespace
+
+void apply_augment(const Clip& clip, const AugmentParams& p, const AugmentConfig& cfg, float* out) {
+  const ColourMap m = resample_clip(clip, p, cfg, out);
+  StoreNormalised store{out, {}, {}};
+  for (int i = 0; i < 3; ++i) {
+    store.mean[i] = cfg.mean[i];
+    store.inv_std[i] = 1.f / cfg.std[i];  // the normalisation after the clamp
+  }
+  colour_pixels(out, size_t(cfg.out_h) * cfg.out_w * clip.T, m, store);
+}
+
+void apply_augment_u8(const Clip& clip, const AugmentParams& p, const AugmentConfig& cfg, uint8_t* out) {
+  thread_local std::vector<float> work;  // one clip of 0..255 floats per worker thread, reused
+  work.resize(size_t(cfg.out_h) * cfg.out_w * 3 * size_t(std::max(clip.T, 0)));
+  const ColourMap m = resample_clip(clip, p, cfg, work.data());
+  colour_pixels(work.data(), size_t(cfg.out_h) * cfg.out_w * clip.T, m, StoreBytes{out});
 }
 
 }  // namespace vd::data

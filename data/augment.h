@@ -3,9 +3,13 @@
 // same geometric and colour transform is applied to every frame, so temporal
 // differences of the augmented clip measure motion, not augmentation noise.
 // Evaluation uses a centre crop and no colour change. The output is float,
-// normalised by mean and std, channels last. Not here: which frames make the
+// normalised by mean and std, channels last, or (apply_augment_u8) the same
+// values before normalisation rounded to uint8 on the 0..255 scale. Not here: which frames make the
 // clip (data/sampling.h), and the temporal derivatives (computed by the trainer).
 #pragma once
+
+#include <cmath>
+#include <cstdint>
 
 #include "data/rng.h"
 #include "data/source.h"
@@ -61,5 +65,16 @@ ColourAffine colour_affine(const AugmentParams& p, const float mean_rgb[3]);
 // clip [T, H, W, 3] uint8 -> out [T, out_h, out_w, 3] float:
 // (clamp(A * crop_resize_flip(frame) / 255 + b, 0, 1) - mean) / std.
 void apply_augment(const Clip& clip, const AugmentParams& p, const AugmentConfig& cfg, float* out);
+
+// The compact form (issue 18): the same crop, resize, flip, colour map and
+// clamp, then each value v in [0, 1] rounded to a byte, round_to_u8(v) =
+// floor(v * 255 + 0.5) in f32 (half up), instead of normalised. out is
+// [T, out_h, out_w, 3] uint8; ops::normalize_frames (core/frames.h) finishes
+// the job on the device with cfg.mean and cfg.std. The result differs from
+// apply_augment's by at most 0.5 / 255 / std[c] per value (plus f32
+// rounding), and equals it exactly where apply_augment's v is a multiple of
+// 1/255 (tests/test_data_augment_u8.cpp).
+void apply_augment_u8(const Clip& clip, const AugmentParams& p, const AugmentConfig& cfg, uint8_t* out);
+inline uint8_t round_to_u8(float v) { return uint8_t(std::floor(v * 255.f + 0.5f)); }
 
 }  // namespace vd::data

@@ -105,9 +105,16 @@ Loader::Slot& Loader::open_slot(size_t b) {
     vb.T = c.clip_length();
     vb.H = c.augment.out_h;
     vb.W = c.augment.out_w;
-    vb.data = config_.allocator(vb.numel());
-    if (!vb.data) fail("Loader", "expected a buffer of " + std::to_string(vb.numel()) +
-                                     " floats from the allocator, got null");
+    const size_t floats = config_.frames_u8 ? (vb.numel() + 3) / 4 : vb.numel();
+    std::shared_ptr<float> buf = config_.allocator(floats);
+    if (!buf) fail("Loader", "expected a buffer of " + std::to_string(floats) +
+                                 " floats from the allocator, got null");
+    if (config_.frames_u8) {  // the bytes share the buffer's ownership
+      vb.bytes = std::shared_ptr<uint8_t>(buf, reinterpret_cast<uint8_t*>(buf.get()));
+      for (int ch = 0; ch < 3; ++ch) vb.mean[ch] = c.augment.mean[ch], vb.std[ch] = c.augment.std[ch];
+    } else {
+      vb.data = std::move(buf);
+    }
     s.batch.views.push_back(std::move(vb));
   }
   return s;
@@ -126,15 +133,24 @@ void Loader::worker() {
     const int n = int(pos % B);
     size_t item = order_[pos];
     std::vector<float*> outs;
+    std::vector<uint8_t*> outs_u8;
     try {
       Slot& s = open_slot(b);
-      for (ViewBatch& vb : s.batch.views) outs.push_back(vb.clip(n));
+      for (ViewBatch& vb : s.batch.views) {
+        if (config_.frames_u8)
+          outs_u8.push_back(vb.clip_u8(n));
+        else
+          outs.push_back(vb.clip(n));
+      }
       lock.unlock();
       // The item, or (substitute_on_error) the item again and then others
       // drawn from (seed, epoch, item): the same on every run.
       for (int attempt = 0;; ++attempt) {
         try {
-          sampler_.render(item, epoch_, outs.data());
+          if (config_.frames_u8)
+            sampler_.render_u8(item, epoch_, outs_u8.data());
+          else
+            sampler_.render(item, epoch_, outs.data());
           break;
         } catch (const std::exception& e) {
           if (!config_.substitute_on_error || attempt > config_.substitutes) throw;

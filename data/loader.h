@@ -8,9 +8,10 @@
 //
 // Each batch's view buffers are plain heap arrays of floats
 // (default_allocator: new float[]), one per view, freed when the last Batch
-// holding them goes. LoaderConfig::allocator replaces that call; today only
-// the tests set it (to count the buffers a loader opens). cuda::pinned_allocator()
-// (cuda/api.h) has the same signature, but no program passes it to a loader.
+// holding them goes. LoaderConfig::allocator replaces that call: the
+// training loop passes cuda::pinned_allocator() (cuda/api.h) on a CUDA
+// device, the tests a counting one. With frames_u8 the views are bytes
+// (carved from the same allocator's floats) instead of normalised floats.
 #pragma once
 
 #include <condition_variable>
@@ -35,9 +36,16 @@ std::shared_ptr<float> default_allocator(size_t count);
 
 struct ViewBatch {
   int N = 0, T = 0, H = 0, W = 0, C = 3;
-  std::shared_ptr<float> data;  // [N, T, H, W, C], normalised
+  std::shared_ptr<float> data;  // [N, T, H, W, C], normalised (null with frames_u8)
+  // frames_u8 (issue 18): [N, T, H, W, C] bytes on the 0..255 scale, rounded
+  // before normalisation (data/augment.h apply_augment_u8), and the constants
+  // that finish it, (x / 255 - mean) / std (core/frames.h normalize_frames).
+  std::shared_ptr<uint8_t> bytes;
+  float mean[3] = {0, 0, 0}, std[3] = {1, 1, 1};
+  bool is_u8() const { return bytes != nullptr; }
   size_t numel() const { return size_t(N) * T * H * W * C; }
   float* clip(int n) { return data.get() + size_t(n) * T * H * W * C; }
+  uint8_t* clip_u8(int n) { return bytes.get() + size_t(n) * T * H * W * C; }
 };
 
 struct Batch {
@@ -71,6 +79,10 @@ struct LoaderConfig {
   // the batches of one loader with batch_size * shards (DistributedSampler's
   // guarantee, without its padding: needs drop_last).
   int shard = 0, shards = 1;
+  // issue 18: emit the views as uint8 (ViewBatch::bytes) instead of
+  // normalised floats, a quarter of the bytes to cross PCIe. The buffers
+  // still come from `allocator`: ceil(numel / 4) floats, viewed as bytes.
+  bool frames_u8 = false;
 };
 
 class Loader {

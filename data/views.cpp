@@ -78,6 +78,19 @@ AugmentParams ViewSampler::params_of(size_t item, int64_t epoch, int view, int H
 }
 
 void ViewSampler::render(size_t item, int64_t epoch, float* const* outs) const {
+  render_with(item, epoch, [&](int v, const Clip& clip, const AugmentParams& p) {
+    apply_augment(clip, p, config_.augment, outs[v]);
+  });
+}
+
+void ViewSampler::render_u8(size_t item, int64_t epoch, uint8_t* const* outs) const {
+  render_with(item, epoch, [&](int v, const Clip& clip, const AugmentParams& p) {
+    apply_augment_u8(clip, p, config_.augment, outs[v]);
+  });
+}
+
+void ViewSampler::render_with(size_t item, int64_t epoch,
+                              const std::function<void(int, const Clip&, const AugmentParams&)>& apply) const {
   const int V = num_views();
   std::vector<std::vector<int>> frames(V);
   std::vector<int> all;
@@ -94,7 +107,7 @@ void ViewSampler::render(size_t item, int64_t epoch, float* const* outs) const {
       const size_t k = std::lower_bound(all.begin(), all.end(), frames[v][t]) - all.begin();
       std::memcpy(clip.frame(t), decoded.frame(int(k)), clip.frame_size());
     }
-    apply_augment(clip, params_of(item, epoch, v, decoded.H, decoded.W), config_.augment, outs[v]);
+    apply(v, clip, params_of(item, epoch, v, decoded.H, decoded.W));
   }
 }
 

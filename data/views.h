@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "data/augment.h"
@@ -58,8 +59,14 @@ class ViewSampler {
   // Decodes the union of the views' frames once and writes view v into
   // outs[v], each [T + k, out_h, out_w, 3] floats, normalised.
   void render(size_t item, int64_t epoch, float* const* outs) const;
+  // The same views as uint8 on the 0..255 scale, before normalisation
+  // (data/augment.h apply_augment_u8), each [T + k, out_h, out_w, 3] bytes.
+  void render_u8(size_t item, int64_t epoch, uint8_t* const* outs) const;
 
  private:
+  void render_with(size_t item, int64_t epoch,
+                   const std::function<void(int view, const Clip& clip, const AugmentParams& p)>& apply) const;
+
   const VideoSource& source_;
   ClipConfig config_;
   uint64_t seed_;

@@ -12,20 +12,13 @@
 #include "core/ops.h"
 #include "data/loader.h"
 #include "vididi/files.h"
+#include "vididi/input_upload.h"
 
 namespace vd::vididi {
 
 namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-// A loader batch's view `v` as a tensor [N, T + k, H, W, C] on `device`.
-Tensor view_tensor(const data::Batch& b, int v, Device device) {
-  const data::ViewBatch& vb = b.views[size_t(v)];
-  Tensor t = Tensor::empty({vb.N, vb.T, vb.H, vb.W, vb.C});
-  std::memcpy(t.data<float>(), vb.data.get(), vb.numel() * sizeof(float));
-  return device.is_cpu() ? t : ops::to_device(t, device);
-}
 
 // Two augmented clips per video, T + k frames each, as the config says.
 data::ClipConfig clip_config(const TrainConfig& c, int extra_frames) {
@@ -66,6 +59,8 @@ TrainResult train(Trainer& trainer, std::shared_ptr<const data::VideoSource> sou
   lc.drop_last = true;
   lc.substitute_on_error = c.load_errors == "substitute";
   lc.shard = comm.rank(), lc.shards = world;  // this rank's slice of each global batch
+  const InputTransfer transfer = resolve_input_transfer(c.input_transfer, trainer.device());
+  configure_loader(lc, transfer, trainer.device());  // u8 views; pinned buffers on a GPU
   data::Loader loader(source, clip_config(c, trainer.schedule().max_order()), lc);
   const size_t videos = loader.sampler().num_videos(), short_videos = loader.sampler().short_videos();
   if (short_videos > 0)
@@ -135,7 +130,18 @@ TrainResult train(Trainer& trainer, std::shared_ptr<const data::VideoSource> sou
   // without rendering the ones before it.
   int64_t epoch = start / batches_per_epoch;
   loader.start_epoch(epoch, size_t(start % batches_per_epoch));
-  data::Batch batch;
+  // One batch ahead (vididi/input_upload.h): batch s + 1 is issued (on a GPU
+  // its copies start on the copy stream) before step s computes.
+  InputUploader uploader(trainer.device(), transfer);
+  auto issue_next = [&] {
+    data::Batch batch;
+    if (!loader.next(batch)) {
+      loader.start_epoch(++epoch);
+      VD_CHECK(loader.next(batch), "train: epoch " << epoch << " produced no batch");
+    }
+    uploader.issue(std::move(batch));
+  };
+  if (start < end) issue_next();
   if (start < end)
     trainer.say("training steps " + std::to_string(start + 1) + ".." + std::to_string(end) + " of " +
                 std::to_string(total) + " (" + std::to_string(global_batch) + " videos each, " +
@@ -150,13 +156,11 @@ TrainResult train(Trainer& trainer, std::shared_ptr<const data::VideoSource> sou
   const auto t0 = Clock::now();
   for (int64_t step = start; step < end; ++step) {
     const auto ts = Clock::now();
-    if (!loader.next(batch)) {
-      loader.start_epoch(++epoch);
-      VD_CHECK(loader.next(batch), "train: epoch " << epoch << " produced no batch");
-    }
-    StepRecord rec = trainer.train_step(view_tensor(batch, 0, trainer.device()),
-                                        view_tensor(batch, 1, trainer.device()), step);
-    rec.epoch = epoch;
+    if (step + 1 < end) issue_next();
+    int64_t batch_epoch = 0;
+    const std::vector<Tensor> views = uploader.take(&batch_epoch);
+    StepRecord rec = trainer.train_step(views[0], views[1], step);
+    rec.epoch = batch_epoch;
     rec.seconds = since(ts);
     res.records.push_back(rec);
     if (write) {

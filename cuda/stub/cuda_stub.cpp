@@ -59,6 +59,8 @@ void fused_sgd(const Tensor&, Tensor&, const Tensor&, Tensor&, Tensor&) { no_cud
 void fused_lars_sumsq(const Tensor&, const Tensor&, const Tensor&, Tensor&) { no_cuda("fused_lars_sumsq"); }
 void fused_lars(const Tensor&, const Tensor&, Tensor&, const Tensor&, Tensor&, Tensor&) { no_cuda("fused_lars"); }
 void fused_adamw(const Tensor&, Tensor&, const Tensor&, Tensor&, Tensor&, Tensor&) { no_cuda("fused_adamw"); }
+// issue 18: the compact input transfer
+void normalize_frames(const uint8_t*, const FrameNorm&, Tensor&) { no_cuda("normalize_frames"); }
 
 // cuda/api.h: statistics read as zero, settings are kept but unused.
 MemoryStats memory_stats() { return {}; }
@@ -86,5 +88,15 @@ void graph_capture_begin() { no_cuda("graph_capture_begin"); }
 std::shared_ptr<GraphExec> graph_capture_end(std::string*) { no_cuda("graph_capture_end"); }
 void graph_capture_abort() {}
 void graph_launch(const GraphExec&) { no_cuda("graph_launch"); }
+// issue 18: the copy stream (cuda/copy_stream.cpp)
+StreamEvent::StreamEvent() = default;
+StreamEvent::~StreamEvent() = default;
+void StreamEvent::record_on_copy() { no_cuda("StreamEvent"); }
+void StreamEvent::record_on_compute() { no_cuda("StreamEvent"); }
+void StreamEvent::copy_waits() const { no_cuda("StreamEvent"); }
+void StreamEvent::compute_waits() const { no_cuda("StreamEvent"); }
+void StreamEvent::synchronize() const { no_cuda("StreamEvent"); }
+bool StreamEvent::done() const { no_cuda("StreamEvent"); }
+void copy_host_to_device_async(const void*, void*, size_t) { no_cuda("copy_host_to_device_async"); }
 
 }  // namespace vd::cuda

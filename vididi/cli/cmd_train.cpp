@@ -100,9 +100,11 @@ int cmd_bench(const std::vector<std::string>& args, std::ostream& out) {
   int64_t size = 112, warmup = 3, iters = 10;
   bool conv_benchmark = true, conv_deterministic = true;
   Settings s;
-  // TrainConfig's keys minus those about data, length and the run directory.
+  // TrainConfig's keys minus those about data, length and the run directory
+  // (input_transfer too: bench's random clips are made on the device and
+  // never cross PCIe, so there is no upload for it to choose).
   vididi::train_keys(s, c, {"crop", "stride", "same_clip", "scale_min", "flip_p", "jitter_p", "grayscale_p",
-                            "workers", "epochs", "steps", "out", "log_every", "checkpoint_every", "resume",
+                            "workers", "input_transfer", "epochs", "steps", "out", "log_every", "checkpoint_every", "resume",
                             "stop_after", "quiet"});
   s.add("size", size, "S: clip height and width").range(8, 4096);
   s.add("warmup", warmup, "untimed steps first (cuDNN autotuning, allocator cache)").range(0, 1e6);

@@ -67,6 +67,10 @@ void train_keys(Settings& s, TrainConfig& c, const std::vector<std::string>& ski
           "a video that fails to load in training: stop the run, or substitute (retry once, then render another "
           "video chosen from seed, epoch and item, counted and reported; SlowFast's practice on Kinetics)")
       .choices({"stop", "substitute"});
+  all.add("input_transfer", c.input_transfer,
+          "how the clips reach the device: f32 (normalised floats), u8 (bytes rounded before normalisation, a "
+          "quarter of the transfer, normalised on the device; docs/DATA.md) or auto (u8 on cuda, f32 on the cpu)")
+      .choices({"auto", "f32", "u8"});
   all.add("epochs", c.epochs, "passes over the dataset (used when steps = 0)").range(0, 1e9);
   all.add("steps", c.steps, "optimizer steps (wins over epochs when > 0)").range(0, 1e12);
   all.add("batch", c.batch, "videos per step (two clips each); batch norm needs >= 2").range(2, 1 << 20);

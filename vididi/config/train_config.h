@@ -65,6 +65,10 @@ struct TrainConfig {
   double scale_min = 0.3, flip_p = 0.5, jitter_p = 0.8, grayscale_p = 0.2;
   int64_t workers = 0;
   std::string load_errors = "stop";  // stop | substitute (data/loader.h)
+  // How the input crosses to the device (issue 18; vididi/input_upload.h):
+  // f32 (normalised floats, as before), u8 (bytes, normalised on the
+  // device), auto (u8 on a CUDA device, f32 on the CPU).
+  std::string input_transfer = "auto";
   // --- length and batch
   int64_t epochs = 0, steps = 0;  // steps > 0 wins; otherwise epochs * batches per epoch
   int64_t batch = 32;
