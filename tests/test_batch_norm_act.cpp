@@ -287,7 +287,7 @@ int64_t kept_bytes(F f) {
 
 }  // namespace
 
-TEST(BatchNormAct, KeepsFewerBytesForBackwardThanTheComposition) {
+TEST(BatchNormAct, KeepsEachActivationOnceLikeTheComposition) {
   // One layer, f32, x [2, 3, 4, 5, 8]: M = 120 rows, C = 8, one activation
   // 4 M C = 3840 bytes; mean and invstd [C] f32 are 32 bytes each.
   const Shape s{2, 3, 4, 5, 8};
@@ -299,14 +299,15 @@ TEST(BatchNormAct, KeepsFewerBytesForBackwardThanTheComposition) {
   EXPECT_EQ(fused(r), act + stats);
   EXPECT_EQ(fused(Tensor()), act + stats);
   bn.fuse_act = false;
-  // Composed: also the batch norm's output (add's input) and the sum (relu's input).
-  EXPECT_EQ(fused(r), 3 * act + stats);
-  // Without residual: also the batch norm's output (relu's input).
-  EXPECT_EQ(fused(Tensor()), 2 * act + stats);
+  // Composed, the same: the tape's edges hold no activation (ENGINE.md,
+  // "Autograd"), relu keeps its output and add nothing, so the batch norm's
+  // output and the residual sum are freed as soon as relu has run.
+  EXPECT_EQ(fused(r), act + stats);
+  EXPECT_EQ(fused(Tensor()), act + stats);
 
-  // A BasicBlock with downsample (4 -> 8 planes, stride 2) on [2, 4, 8, 8, 4]:
-  // its output is [2, 2, 4, 4, 8] (64 rows). Fusion saves conv1's batch-norm
-  // output, conv2's batch-norm output and the residual sum: 3 x 4 x 64 x 8 bytes.
+  // A BasicBlock with downsample (4 -> 8 planes, stride 2) on [2, 4, 8, 8, 4]
+  // keeps the same bytes fused and composed: what fusion removes is kernels
+  // and traffic (docs/CPU_PERFORMANCE.md), not saved tensors.
   Generator gen(9);
   models::BasicBlock block(models::ResNetConv::Simple3d, 4, 8, 2, &gen);
   Tensor xb = randn_f({2, 4, 8, 8, 4}, 82).requires_grad_();
@@ -316,6 +317,6 @@ TEST(BatchNormAct, KeepsFewerBytesForBackwardThanTheComposition) {
   };
   run_block(false);  // warm-up: any scratch a kernel keeps is allocated once
   const int64_t with = run_block(true), without = run_block(false);
-  EXPECT_EQ(without - with, 3 * 4 * 64 * 8) << "fused " << with << ", composed " << without;
-  EXPECT_LT(with, without);
+  EXPECT_EQ(with, without) << "fused " << with << ", composed " << without;
+  EXPECT_GT(with, 0);
 }

@@ -174,6 +174,28 @@ def paired_table(path, cell, others):
     return path, rows
 
 
+def frameworks_vs_random_table():
+    """ViDiDi in each framework (frameworks.exp) minus the random encoder of
+    pairs.exp, paired by seed: the encoder's initialisation depends on the
+    seed only (not on the framework), so random-init is the same encoder in
+    both files (byol.exp's random-init cell repeats it)."""
+    fw, pairs = load("results/exp_frameworks.json"), load("results/exp_pairs.json")
+    rnd = next(c for c in pairs["cells"] if c["cell"] == "random-init")
+    pr = dict(zip(rnd["seeds"], rnd["values"]))
+    rows = ["| framework | vididi R@1 | random-init R@1 | vididi - random-init (paired) | 95% interval | decided |",
+            "|---|---:|---:|---:|---:|---|"]
+    for c in fw["cells"]:
+        if not c["cell"].startswith("vididi "):
+            continue
+        d = [v - pr[sd] for v, sd in zip(c["values"], c["seeds"]) if sd in pr]
+        m, lo, hi = summary(d)
+        verdict = "vididi ahead" if lo > 0 else "random-init ahead" if hi < 0 else "no (the interval holds 0)"
+        rows.append("| %s | %s | %s | %s%s | [%s, %s] | %s |" % (c["cell"].split("=", 1)[-1], f1(summary(c["values"])[0]),
+                                                             f1(summary(rnd["values"])[0]), "+" if m >= 0 else "",
+                                                             f1(m), f1(lo), f1(hi), verdict))
+    return "results/exp_{frameworks,pairs}.json", rows
+
+
 def paired_lines():
     """The demo's two paired-difference lines (vididi/cli/cmd_demo.cpp's wording)."""
     demo = load("results/demo_vicreg.json")
@@ -232,6 +254,7 @@ TABLES = {"demo-vicreg": vicreg_table, "demo-frameworks": frameworks_table,
           "exp-gains": lambda: experiment_table("results/exp_gains.json"),
           "exp-eval-order": lambda: grid_pairs_table("results/exp_eval_order.json", "frames-only", "vididi",
                                                      "evaluated on order"),
+          "exp-frameworks-random": frameworks_vs_random_table,
           "exp-byol": lambda: experiment_table("results/exp_byol.json"),
           "exp-byol-paired": lambda: paired_table("results/exp_byol.json", "vididi",
                                                   ["frames-only", "random-init", "vididi-predictor-1x"]),
