@@ -110,6 +110,17 @@ $(VERSION_H): FORCE
 	@cmp -s $@.new $@ && rm -f $@.new || mv $@.new $@
 $(OBJ)/vididi/run_dir.o: $(VERSION_H)
 
+# The build's flags (CUDA, NCCL, MPI, OpenBLAS and FFmpeg are detected above,
+# so they change once scripts/deps.sh has installed a package) are stamped
+# here, rewritten only when they change; every object depends on the stamp.
+# So a build begun before the packages were there is rebuilt with them, not
+# left mixed (objects with and without OpenBLAS train differently).
+FLAGS_STAMP := $(BUILD)/gen/build_flags
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(CXX) $(CXXFLAGS) | $(NVCC) $(NVFLAGS) | $(LDLIBS)' > $@.new
+	@cmp -s $@.new $@ && rm -f $@.new || mv $@.new $@
+
 # The archive is written afresh each time: `ar r` only adds and replaces
 # members, so an object whose source was renamed or removed would otherwise
 # stay in it (and several objects share a base name, e.g. gemm.o).
@@ -126,11 +137,11 @@ $(LIB): $(LIB_OBJS)
 $(OBJ)/core/cpu/%.o: CXXFLAGS += -O3
 $(OBJ)/data/%.o: CXXFLAGS += -O3
 
-$(OBJ)/%.o: %.cpp
+$(OBJ)/%.o: %.cpp $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
 
-$(OBJ)/%.cu.o: %.cu
+$(OBJ)/%.cu.o: %.cu $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVFLAGS) -c $< -o $@
 
