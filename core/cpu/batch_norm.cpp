@@ -24,6 +24,7 @@ using bn::channel_sums;
 using bn::channel_values;
 using bn::kMinSplit;
 using bn::store_channels;
+using bn::write_dx;
 
 template <class T>
 void stats_typed(const Tensor& x, double eps, Tensor& mean, Tensor& invstd) {
@@ -89,21 +90,8 @@ void backward_typed(const Tensor& dy, const Tensor& x, const Tensor& mean, const
   store_channels(dbeta, sdy);
   store_channels(dgamma, sdyx);
   if (!dx.defined()) return;
-  T* dxp = static_cast<T*>(dx.data_ptr());
-  const double inv_m = 1.0 / double(std::max<int64_t>(1, M));
-  parallel2(M, kMinSplit, [&](int64_t m0, int64_t m1) {
-    for (int64_t m = m0; m < m1; ++m)
-      for (int64_t c = 0; c < C; ++c) {
-        const size_t u = size_t(c);
-        const double k = ga[u] * is[u], g = double(dyp[m * C + c]);
-        if (!training) {
-          dxp[m * C + c] = T(k * g);
-          continue;
-        }
-        const double xhat = (double(xp[m * C + c]) - mu[u]) * is[u];
-        dxp[m * C + c] = T(k * (g - sdy[u] * inv_m - xhat * sdyx[u] * inv_m));
-      }
-  });
+  auto g = [dyp](int64_t i) { return dyp[i]; };
+  write_dx(M, C, xp, g, mu, is, ga, sdy, sdyx, training, static_cast<T*>(dx.data_ptr()));
 }
 
 }  // namespace
