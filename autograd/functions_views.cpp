@@ -93,7 +93,12 @@ Tensor to_device(const Tensor& a, Device device) {
 
 Tensor to_dtype(const Tensor& a, DType dtype) {
   if (a.dtype() == dtype) return a;
-  Tensor out = ops::to_dtype(a, dtype);
+  // A current cast kept by its owner (the fused optimizer's working copy,
+  // core/tensor.h): a new handle on it, no kernel; the backward is the same.
+  const TensorImpl& ai = a.impl();
+  const bool current = ai.cast && ai.cast->dtype == dtype && ai.cast_stamp == ai.storage->stamp;
+  Tensor out = current ? Tensor(ai.cast).as_strided(ai.cast->shape, ai.cast->strides, ai.cast->offset)
+                       : ops::to_dtype(a, dtype);
   DType from = a.dtype();
   autograd::record("to_dtype", {a}, out, [from](const Tensor& g, const std::vector<bool>&) {
     return Grads{ops::to_dtype(g, from)};

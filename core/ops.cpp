@@ -28,12 +28,12 @@ void copy_(Tensor& dst, const Tensor& src) {
   check_same_device(dst, src, "copy_");
   Tensor s = expand(src, dst.shape());
   VD_DISPATCH(dst.device(), copy, s, dst);
-  ++dst.impl().version;
+  mark_written(dst.impl());
 }
 
 void fill_(Tensor& dst, double value) {
   VD_DISPATCH(dst.device(), fill, dst, value);
-  ++dst.impl().version;
+  mark_written(dst.impl());
 }
 
 Tensor clone(const Tensor& t) {
@@ -203,7 +203,7 @@ void binary_(BinaryOp op, Tensor& a, const Tensor& b) {
   check_same_device(a, b, binary_name(op));
   check_same_dtype(a, b, binary_name(op));
   VD_DISPATCH(a.device(), binary, op, a, expand(b, a.shape()), a);
-  ++a.impl().version;
+  mark_written(a.impl());
 }
 
 Tensor sum_to(const Tensor& g, const Shape& shape) {

@@ -32,12 +32,19 @@ void check_common(const Tensor& table, const Tensor& p, const Tensor& g, const T
               << p.device() << ", got " << describe(work));
 }
 
+// The kernels write in place: the parameters, the state and the working copy.
+void mark_all_written(std::initializer_list<Tensor*> ts) {
+  for (Tensor* t : ts)
+    if (t->defined()) mark_written(t->impl());
+}
+
 }  // namespace
 
 void fused_sgd_(const Tensor& table, Tensor& p, const Tensor& g, Tensor& buf, Tensor& work) {
   check_common(table, p, g, work, "fused_sgd");
   check_flat(buf, p, "the momentum buffer", "fused_sgd");
   VD_DISPATCH(p.device(), fused_sgd, table, p, g, buf, work);
+  mark_all_written({&p, &buf, &work});
 }
 
 Tensor fused_lars_sumsq(const Tensor& table, const Tensor& p, const Tensor& g) {
@@ -56,6 +63,7 @@ void fused_lars_(const Tensor& table, const Tensor& sums, Tensor& p, const Tenso
                sums.is_contiguous() && sums.device() == p.device(),
            "fused_lars: expected the norms of fused_lars_sumsq, got " << describe(sums));
   VD_DISPATCH(p.device(), fused_lars, table, sums, p, g, mu, work);
+  mark_all_written({&p, &mu, &work});
 }
 
 void fused_adamw_(const Tensor& table, Tensor& p, const Tensor& g, Tensor& m, Tensor& v, Tensor& work) {
@@ -63,6 +71,7 @@ void fused_adamw_(const Tensor& table, Tensor& p, const Tensor& g, Tensor& m, Te
   check_flat(m, p, "exp_avg", "fused_adamw");
   check_flat(v, p, "exp_avg_sq", "fused_adamw");
   VD_DISPATCH(p.device(), fused_adamw, table, p, g, m, v, work);
+  mark_all_written({&p, &m, &v, &work});
 }
 
 }  // namespace vd::ops

@@ -2,6 +2,7 @@
 // methods are in autograd/tensor_methods.cpp.
 #include "core/tensor.h"
 
+#include <atomic>
 #include <cmath>
 #include <iomanip>
 #include <sstream>
@@ -13,6 +14,16 @@
 namespace vd {
 
 // --- storage -------------------------------------------------------------------
+
+uint64_t next_stamp() {
+  static std::atomic<uint64_t> counter{0};
+  return ++counter;
+}
+
+void mark_written(TensorImpl& t) {
+  ++t.version;
+  t.storage->stamp = next_stamp();
+}
 
 Storage::Storage(size_t n, Device dev) : nbytes(n), device(dev) {
   if (n == 0) return;

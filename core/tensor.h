@@ -23,6 +23,11 @@ struct Node;
 }
 class Generator;
 
+// A process-wide unique number, never 0. Every Storage takes one when it is
+// made and a new one on every in-place write (mark_written), so two equal
+// stamps mean "the same block, not written since".
+uint64_t next_stamp();
+
 // A block of memory on one device. CUDA blocks come from the caching allocator.
 struct Storage {
   Storage(size_t nbytes, Device device);
@@ -33,6 +38,7 @@ struct Storage {
   void* data = nullptr;
   size_t nbytes = 0;
   Device device;
+  uint64_t stamp = next_stamp();  // re-drawn by mark_written
 };
 
 struct TensorImpl {
@@ -50,7 +56,19 @@ struct TensorImpl {
   // (layers/optim/flat.h) reads it to tell which flat gradients were written
   // since zero_grad.
   uint64_t version = 0;
+  // A cast of this tensor that its owner keeps current: the fused optimizer's
+  // bf16 working copy (layers/optim/flat.h). Differentiable to_dtype returns
+  // it instead of casting while storage->stamp == cast_stamp, i.e. while
+  // nothing has written the storage (through any view) since the cast.
+  std::shared_ptr<TensorImpl> cast;
+  uint64_t cast_stamp = 0;
 };
+
+// Records an in-place write into t's storage: bumps t's version and gives the
+// storage a new stamp. Called by every op that writes into an existing tensor
+// (ops::copy_, fill_, binary_, the fused optimizer kernels, the in-place
+// collectives of dist/); code that writes through data_ptr() must call it too.
+void mark_written(TensorImpl& t);
 
 template <class T> struct dtype_of;
 template <> struct dtype_of<float> { static constexpr DType value = DType::F32; };

@@ -180,6 +180,7 @@ class Mpi : public Communicator, public std::enable_shared_from_this<Mpi> {
 
   std::unique_ptr<Work> all_reduce_async(Tensor& t, Reduce op) override {
     check_tensor(t, "all_reduce", true);
+    mark_written(t.impl());  // in place (core/tensor.h)
     MPI_Request req;
     {
       std::lock_guard<std::mutex> lock(mpi_mutex());
@@ -212,6 +213,7 @@ class Mpi : public Communicator, public std::enable_shared_from_this<Mpi> {
   void broadcast(Tensor& t, int root) override {
     check_tensor(t, "broadcast", true);
     check_root(root, "broadcast");
+    mark_written(t.impl());
     bcast(t.data_ptr(), mpi_count(t.numel(), "broadcast"), mpi_type(t), root, "broadcast");
   }
 

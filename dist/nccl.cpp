@@ -223,6 +223,7 @@ class Nccl : public Communicator {
 
   std::unique_ptr<Work> all_reduce_async(Tensor& t, Reduce op) override {
     check_tensor(t, "all_reduce", true);
+    mark_written(t.impl());  // in place (core/tensor.h)
     void* p = t.data_ptr();
     auto done = enqueue("all_reduce", [&](cudaStream_t s) {
       return ncclAllReduce(p, p, size_t(t.numel()), nccl_type(t.dtype()), op == Reduce::Average ? ncclAvg : ncclSum,
@@ -248,6 +249,7 @@ class Nccl : public Communicator {
   void broadcast(Tensor& t, int root) override {
     check_tensor(t, "broadcast", true);
     check_root(root, "broadcast");
+    mark_written(t.impl());
     void* p = t.data_ptr();
     auto done = enqueue("broadcast", [&](cudaStream_t s) {
       return ncclBroadcast(p, p, size_t(t.numel()), nccl_type(t.dtype()), root, comm_, s);

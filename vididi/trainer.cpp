@@ -11,6 +11,7 @@
 #include "autograd/node.h"
 #include "core/ops.h"
 #include "core/parse.h"
+#include "core/precision.h"
 #include "core/profile.h"
 #include "core/random.h"
 #include "dist/functions.h"
@@ -160,7 +161,10 @@ Trainer::Trainer(TrainConfig config, int64_t total_steps, std::function<void(con
 
 void Trainer::make_optimizer_and_buckets() {
   optimizer_ = make_optimizer(config_, model_->trainable_parameters());
-  if (wants_fused(config_, device_, model_->trainable_parameters())) optimizer_->enable_fused();
+  // bf16 on a GPU: the fused step also writes the bf16 working copy that the
+  // forward reads instead of casting every weight (docs/OPTIMIZER.md).
+  if (wants_fused(config_, device_, model_->trainable_parameters()))
+    optimizer_->enable_fused(device_.is_cuda() && precision() == Precision::BF16);
   if (parallel_.world() > 1)
     buckets_ = std::make_unique<dist::GradBuckets>(parallel_.comm, model_->trainable_parameters(),
                                                    size_t(config_.dist.bucket_mb * double(1 << 20)));
@@ -189,6 +193,7 @@ void add_terms(StepRecord& rec, const std::vector<std::pair<std::string, double>
 
 StepRecord Trainer::train_step(const Tensor& xa, const Tensor& xb, int64_t step) {
   stepped_ = true;
+  optimizer_->refresh_working_copy();  // parameters written outside the step (a load)?
   // --- cuda_graphs: a captured step when the pair set has warmed up (vididi/graph_step.h)
   if (graphs_)
     if (std::optional<StepRecord> rec = graphs_->step(xa, xb, step)) return *rec;

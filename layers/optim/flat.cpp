@@ -1,6 +1,6 @@
 // Flat buffers of the fused optimizer step (see flat.h): making them
-// (re-pointing each parameter's TensorImpl), zero_grad and the collection of
-// gradients with the version rule.
+// (re-pointing each parameter's TensorImpl), zero_grad, the collection of
+// gradients with the version rule, and keeping the working copy current.
 #include "layers/optim/flat.h"
 
 #include "core/ops.h"
@@ -36,7 +36,23 @@ FlatParams::FlatParams(const std::vector<Tensor>& params, const std::vector<std:
   for (size_t k = 0; k < params_.size(); ++k) grad_views_.push_back(view(grads_, k));
   zeroed_version_.assign(params_.size(), 0);
   for (size_t k = 0; k < params_.size(); ++k) zeroed_version_[k] = grad_views_[k].impl().version;
-  if (working_copy) work_ = ops::to_dtype(flat_, DType::BF16);
+  if (working_copy) {
+    work_ = ops::to_dtype(flat_, DType::BF16);
+    for (size_t k = 0; k < params_.size(); ++k) params_[k].impl().cast = view(work_, k).impl_ptr();
+    record_working_copy();
+  }
+}
+
+void FlatParams::refresh_working_copy() {
+  if (!work_.defined() || flat_.impl().storage->stamp == work_stamp_) return;
+  ops::copy_(work_, flat_);  // f32 -> bf16, the rounding of ops::to_dtype
+  record_working_copy();
+}
+
+void FlatParams::record_working_copy() {
+  if (!work_.defined()) return;
+  work_stamp_ = flat_.impl().storage->stamp;
+  for (Tensor& p : params_) p.impl().cast_stamp = work_stamp_;
 }
 
 Tensor FlatParams::view(const Tensor& flat, size_t k) const {

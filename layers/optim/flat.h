@@ -15,6 +15,14 @@
 // view is attached again). A parameter whose .grad is undefined, or whose view
 // was not written, is skipped, as the reference step skips it.
 //
+// The working copy: each parameter's TensorImpl::cast points at its bf16
+// view, so that the forward's to_dtype(weight, bf16) reads it instead of
+// casting (core/tensor.h). It is current while the flat storage's stamp is
+// the one recorded after the last cast or step; any write into a parameter
+// outside the step (ops::copy_ into one parameter, load_state_dict, a
+// broadcast) re-stamps the storage, so the forward casts again and
+// refresh_working_copy() recasts the whole copy before the next step.
+//
 // Not here: the update rules (sgd.cpp, lars.cpp, adamw.cpp), the kernels
 // (core/cpu/optim.cpp, cuda/optim.cu), the table (optimizer.cpp).
 #pragma once
@@ -45,6 +53,12 @@ class FlatParams {
 
   // The bf16 working copy of parameter k (a view), undefined without one.
   Tensor working_copy(size_t k) const;
+  // Recasts the working copy when the parameters were written since it was
+  // last made current (see the file comment); records it current. No-op
+  // without a working copy.
+  void refresh_working_copy();
+  // After the fused kernels wrote parameters and copy together: records it current.
+  void record_working_copy();
   int64_t offset(size_t k) const { return offsets_[k]; }
   size_t size() const { return params_.size(); }
   Device device() const { return flat_.device(); }
@@ -65,6 +79,7 @@ class FlatParams {
   std::map<std::string, Tensor> slots_;
   std::vector<Tensor> grad_views_;
   std::vector<uint64_t> zeroed_version_;  // of each gradient view at zero_grad()
+  uint64_t work_stamp_ = 0;               // the flat storage's stamp the copy matches
 };
 
 }  // namespace vd::optim

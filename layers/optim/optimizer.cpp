@@ -151,6 +151,12 @@ void Optimizer::enable_fused(bool working_copy) {
   }
 }
 
+void Optimizer::refresh_working_copy() {
+  if (!flat_) return;
+  autograd::NoGradGuard guard;
+  flat_->refresh_working_copy();
+}
+
 Tensor Optimizer::working_copy(size_t g, size_t i) const {
   return flat_ ? flat_->working_copy(index_of(g, i)) : Tensor();
 }
@@ -180,7 +186,9 @@ void Optimizer::fused_step() {
       fused_row(grp, g, i, row);
     }
   }
+  flat_->refresh_working_copy();  // written outside the step since the last one?
   fused_update(ops::to_device(table, flat_->device()));
+  flat_->record_working_copy();  // the kernels wrote parameters and copy together
   ++steps_;
 }
 

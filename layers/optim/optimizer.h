@@ -88,7 +88,9 @@ class Optimizer {
   // Moves parameters, gradients and state into flat buffers and makes step()
   // one fused kernel (CPU reference or CUDA). Every parameter must be f32 on
   // one device; the rule must have a fused kernel (SGD, LARS, AdamW).
-  // working_copy: each step also writes a bf16 copy of the new parameters.
+  // working_copy: each step also writes a bf16 copy of the new parameters,
+  // which the forward's to_dtype(parameter, bf16) then reads instead of
+  // casting while it is current (flat.h, docs/OPTIMIZER.md).
   // Once, after construction; state loaded before or after is kept.
   void enable_fused(bool working_copy = false);
   bool fused() const { return flat_ != nullptr; }
@@ -96,6 +98,9 @@ class Optimizer {
   FlatParams* flat() const { return flat_.get(); }  // null unless fused
   // The working copy of the parameter at (group g, index i); undefined without one.
   Tensor working_copy(size_t g, size_t i) const;
+  // Recasts the working copy if a parameter was written outside step() since
+  // it was last current (before a captured forward, which cannot check).
+  void refresh_working_copy();
 
  protected:
   // Adds a state tensor slot named `slot` (zeros like the parameter) to every
