@@ -152,9 +152,7 @@ void Optimizer::enable_fused(bool working_copy) {
 }
 
 void Optimizer::refresh_working_copy() {
-  if (!flat_) return;
-  autograd::NoGradGuard guard;
-  flat_->refresh_working_copy();
+  if (flat_) flat_->refresh_working_copy();  // raw ops only: nothing to keep off the tape
 }
 
 Tensor Optimizer::working_copy(size_t g, size_t i) const {
